@@ -1,0 +1,7 @@
+"""python -m feeds"""
+
+import sys
+
+from feeds.cli import main
+
+sys.exit(main())

@@ -1,0 +1,216 @@
+"""One build: read the seeds (reusing the manifest), plan every output, write what changed."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from feeds import __version__
+from feeds.config import Config
+from feeds.db import manifest as db
+from feeds.errors import SeedError
+from feeds.model import Article, Entry
+from feeds.outputs import Output, make_key
+from feeds.publish import Publisher
+from feeds.seeds import SeedFile, read_article, read_bytes, scan, settle
+from feeds.slugs import assign_slugs, make_slug
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build did, for the CLI and the scheduler."""
+
+    entries: tuple[Entry, ...]
+    new: tuple[str, ...]
+    written: tuple[str, ...]
+    removed: tuple[str, ...]
+    skipped: tuple[SeedError, ...]
+    next_due: datetime | None
+    unsettled: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """The seeds as read: articles with their content keys, and what was refused."""
+
+    articles: tuple[tuple[Article, str], ...]
+    errors: tuple[SeedError, ...]
+    changed: tuple[db.ManifestRow, ...]
+    removed: tuple[str, ...]
+    unsettled: tuple[str, ...]
+
+
+def parse_fingerprint(config: Config) -> str:
+    """What parsing depends on besides the file's bytes; a change invalidates the manifest."""
+    return make_key(__version__, config.site.timezone, str(config.seeds.max_bytes))
+
+
+def read_corpus(config: Config, conn: sqlite3.Connection) -> Corpus:
+    """Scan the seeds folder; parse only files the manifest does not already know."""
+    fingerprint = parse_fingerprint(config)
+    if db.get_meta(conn, "parse_fingerprint") != fingerprint:
+        db.clear_manifest(conn)  # a cache: parse settings changed, so read every seed again
+    known = db.load_manifest(conn)
+    found = scan(config.paths.seeds, config.ignore_patterns)
+    settled, moving = settle(found.files)
+    errors = list(found.errors)
+    changed: list[db.ManifestRow] = []
+    rows: list[db.ManifestRow] = []
+    for seed in settled:
+        row = known.get(seed.rel)
+        if row is None or row.signature != seed.signature:
+            row = _read_row(config, seed, row)
+            changed.append(row)
+        rows.append(row)
+    for seed in moving:
+        row = known.get(seed.rel)
+        if row is not None:
+            rows.append(row)  # its last published version stays until it settles
+    present = {seed.rel for seed in found.files}
+    removed = tuple(rel for rel in known if rel not in present)
+    articles: list[tuple[Article, str]] = []
+    owner: dict[str, str] = {}
+    for row in sorted(rows, key=lambda r: r.rel):
+        if row.error is not None or row.article is None:
+            errors.append(SeedError(row.rel, row.error or "unreadable"))
+            continue
+        article = row.article
+        if article.id in owner:
+            errors.append(SeedError(row.rel, f"same file name (id) as {owner[article.id]}"))
+            continue
+        owner[article.id] = row.rel
+        articles.append((article, make_key(row.sha256, row.rel)))
+    return Corpus(
+        tuple(articles), tuple(errors), tuple(changed), removed, tuple(s.rel for s in moving)
+    )
+
+
+def _read_row(config: Config, seed: SeedFile, previous: db.ManifestRow | None) -> db.ManifestRow:
+    article: Article | None = None
+    error: str | None = None
+    sha = ""
+    try:
+        data = read_bytes(seed, config.seeds.max_bytes)
+        sha = hashlib.sha256(data).hexdigest()
+        if previous is not None and previous.sha256 == sha:
+            article, error = previous.article, previous.error
+        else:
+            article = read_article(seed, data, config.site.tz)
+    except SeedError as exc:
+        error = exc.reason
+    return db.ManifestRow(seed.rel, seed.size, seed.mtime_ns, seed.inode, sha, article, error)
+
+
+def publishable(
+    articles: Iterable[tuple[Article, str]], now: datetime
+) -> tuple[list[tuple[Article, str]], datetime | None]:
+    """Articles due by now (drafts never), and when the next held-back one falls due."""
+    live: list[tuple[Article, str]] = []
+    next_due: datetime | None = None
+    for article, key in articles:
+        if article.draft:
+            continue
+        if article.date <= now:
+            live.append((article, key))
+        elif next_due is None or article.date < next_due:
+            next_due = article.date
+    return live, next_due
+
+
+def base_slug(article: Article) -> str:
+    """The slug an article asks for: from its slug header, else its title, else its id."""
+    for text in (article.slug_hint, article.title, article.id):
+        slug = make_slug(text)
+        if slug:
+            return slug
+    return "article"
+
+
+def entries_for(
+    live: list[tuple[Article, str]], known_slugs: dict[str, str]
+) -> tuple[list[Entry], dict[str, str]]:
+    """Entries newest first with permanent slugs; also the slug table after assignment."""
+    oldest_first = sorted(live, key=lambda item: (item[0].date, item[0].id))
+    slugs = assign_slugs(((a.id, base_slug(a)) for a, _ in oldest_first), known_slugs)
+    entries = [Entry(a, slugs[a.id]) for a, _ in reversed(oldest_first)]
+    return entries, slugs
+
+
+def plan(config: Config, entries: list[Entry], keys: dict[str, str]) -> Iterator[Output]:
+    """Every output the publish folder should hold, lazily rendered."""
+    from feeds.site import Pages
+    from feeds.syndication import Channel, feed_outputs
+    from feeds.templating import templates_fingerprint
+
+    fingerprint = make_key(
+        __version__, repr(config.site), repr(config.feed), templates_fingerprint(config)
+    )
+    pages = Pages(config, fingerprint)
+    yield from pages.outputs(entries, keys)
+    home = Channel(config.site.title, config.site.description, "", "", "feed")
+    yield from feed_outputs(config, home, entries, keys, fingerprint)
+
+
+def build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResult:
+    """Bring the publish folder up to date with the seeds as of `now`."""
+    corpus = read_corpus(config, conn)
+    live, next_due = publishable(corpus.articles, now)
+    known_slugs = db.load_slugs(conn)
+    entries, slugs = entries_for(live, known_slugs)
+    keys = {a.id: key for a, key in live}
+    published_before = db.load_published(conn)
+    publisher = Publisher(config.paths.out)
+    written_keys: dict[str, str] = {}
+    out_dir = str(config.paths.out.resolve())
+    previous = db.load_outputs(conn) if db.get_meta(conn, "out_dir") == out_dir else {}
+    planned: set[str] = set()
+    for output in _progress(plan(config, entries, keys), len(entries)):
+        planned.add(output.path)
+        if previous.get(output.path) == output.key and publisher.exists(output.path):
+            continue
+        publisher.write(output.path, output.render())
+        written_keys[output.path] = output.key
+    stale = sorted(path for path in previous if path not in planned)
+    for path in stale:
+        publisher.remove(path)
+    publisher.sync()
+    new = tuple(e.id for e in entries if e.id not in published_before)
+    new_slugs = {aid: slug for aid, slug in slugs.items() if aid not in known_slugs and aid in keys}
+    with db.transaction(conn):
+        db.save_manifest(conn, corpus.changed, corpus.removed)
+        db.set_meta(conn, "parse_fingerprint", parse_fingerprint(config))
+        db.save_slugs(conn, new_slugs)
+        db.mark_published(conn, ((e.id, e.article.date) for e in entries if e.id in new), now)
+        if db.get_meta(conn, "out_dir") != out_dir:
+            db.clear_outputs(conn)  # another publish folder: its files are not ours to track
+            db.set_meta(conn, "out_dir", out_dir)
+        db.save_outputs(conn, written_keys, stale)
+    for path in publisher.written:
+        log.debug("wrote %s", path)
+    return BuildResult(
+        entries=tuple(entries),
+        new=new,
+        written=tuple(publisher.written),
+        removed=tuple(stale),
+        skipped=corpus.errors,
+        next_due=next_due,
+        unsettled=corpus.unsettled,
+    )
+
+
+def _progress(outputs: Iterator[Output], total_articles: int) -> Iterator[Output]:
+    """A progress bar on a terminal for long builds (tqdm shows it only after 2 s)."""
+    import sys
+
+    if not sys.stderr.isatty() or total_articles < 200:
+        yield from outputs
+        return
+    from tqdm import tqdm
+
+    yield from tqdm(outputs, total=total_articles + 8, unit="file", delay=2.0, leave=False)

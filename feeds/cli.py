@@ -1,0 +1,208 @@
+"""The command line: parse arguments, call the library, print, pick the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from feeds import __version__
+from feeds.config import Config, find_config_file, load_config
+from feeds.errors import ConfigError, FeedsError, LockTimeout, MailError, SeedError
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_USAGE = 2
+EXIT_SKIPPED = 3
+EXIT_UNDELIVERED = 4
+LOCK_WAIT = 60.0
+
+log = logging.getLogger("feeds")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every command gets: the loaded config, the clock, verbosity."""
+
+    config: Config
+    now: datetime
+    verbose: int
+    seeds_label: str
+
+    def report(self, error: SeedError) -> None:
+        """One stderr line for a skipped seed: SEEDS/NAME: reason."""
+        print(f"{self.seeds_label}/{error.path}: {error.reason}", file=sys.stderr)
+
+
+Handler = Callable[[argparse.Namespace, Context], int]
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        metavar="FILE",
+        help="feeds.toml to use (default: $FEEDS_CONFIG, else ./feeds.toml)",
+    )
+    common.add_argument(
+        "--now",
+        default=argparse.SUPPRESS,
+        metavar="ISO",
+        help="fix the clock (also $FEEDS_NOW); naive times are site time",
+    )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS,
+        help="say more (-vv for debug)",
+    )
+    return common
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The full argument parser; options common to all commands work before or after it."""
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="feeds",
+        parents=[common],
+        description="Publish a folder of dated article files as feeds, a site and a digest.",
+    )
+    parser.add_argument("--version", action="version", version=f"feeds {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+
+    p = add("init", "create a new site folder with feeds.toml, seeds/ and templates")
+    p.add_argument("dir", metavar="DIR")
+    for name, text in (
+        ("build", "publish the seeds into the publish folder"),
+        ("check", "lint the seeds and report what would be skipped"),
+    ):
+        p = add(name, text)
+        p.add_argument("--seeds", metavar="DIR", help="seeds folder (default from config)")
+        p.add_argument("--out", metavar="DIR", help="publish folder (default from config)")
+        p.add_argument("--strict", action="store_true", help="exit 3 when any seed is skipped")
+    p = add("digest", "write this week's digest and, with --send, mail it")
+    p.add_argument("--week", metavar="YYYY-Www", help="which slot (default: the latest passed)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--send", action="store_true", help="mail it to the subscribers")
+    mode.add_argument("--dry-run", action="store_true", help="write the files, send nothing")
+    add("run", "one cron tick: build, then send the digest if one is due")
+    add("watch", "daemon: rebuild on seed changes, send digests on schedule")
+    p = add("serve", "preview the publish folder on http://127.0.0.1:8000")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--bind", default="127.0.0.1")
+    p = add("subscribers", "manage the digest's subscribers")
+    subs = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    s = subs.add_parser("add", parents=[common], help="add a subscriber")
+    s.add_argument("email")
+    s.add_argument("--name", default="")
+    s = subs.add_parser("remove", parents=[common], help="remove a subscriber")
+    who = s.add_mutually_exclusive_group(required=True)
+    who.add_argument("email", nargs="?")
+    who.add_argument("--token", help="the subscriber's unsubscribe token")
+    subs.add_parser("list", parents=[common], help="list subscribers")
+    s = subs.add_parser("import", parents=[common], help="import a CSV with an email column")
+    s.add_argument("file", metavar="FILE.csv")
+    return parser
+
+
+def _handlers() -> dict[str, Handler]:
+    from feeds import commands
+
+    return {
+        "init": commands.cmd_init,
+        "build": commands.cmd_build,
+        "check": commands.cmd_check,
+        "serve": commands.cmd_serve,
+        "digest": commands.cmd_digest,
+        "subscribers": commands.cmd_subscribers,
+        "run": commands.cmd_run,
+        "watch": commands.cmd_watch,
+    }
+
+
+def setup_logging(verbose: int, timestamps: bool = False) -> None:
+    """Quiet by default (cron mails only problems); -v info, -vv debug."""
+    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    fmt = "%(asctime)s %(levelname)s %(message)s" if timestamps else "feeds: %(message)s"
+    logging.basicConfig(level=level, format=fmt, stream=sys.stderr, force=True)
+
+
+def make_context(args: argparse.Namespace) -> Context:
+    """Load the config (with --seeds/--out overrides) and fix the clock."""
+    from feeds.dates import DateError, parse_now
+
+    config = load_config(find_config_file(getattr(args, "config", None)))
+    overrides: dict[str, Path] = {}
+    seeds_arg = getattr(args, "seeds", None)
+    if seeds_arg:
+        overrides["seeds"] = Path(seeds_arg).resolve()
+    if getattr(args, "out", None):
+        overrides["out"] = Path(args.out).resolve()
+    if overrides:
+        config = config.replace_paths(**overrides)
+    raw_now = getattr(args, "now", None) or os.environ.get("FEEDS_NOW")
+    if raw_now:
+        try:
+            now = parse_now(raw_now, config.site.tz)
+        except DateError as exc:
+            raise ConfigError(str(exc)) from None
+    else:
+        now = datetime.now(config.site.tz)
+    label = seeds_arg.rstrip("/") if seeds_arg else _display(config.paths.seeds)
+    return Context(config, now, getattr(args, "verbose", 0), label)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `feeds` console script."""
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    setup_logging(getattr(args, "verbose", 0), timestamps=args.command == "watch")
+    try:
+        context = make_context(args)
+        return _handlers()[args.command](args, context)
+    except ConfigError as exc:
+        print(f"feeds: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except MailError as exc:
+        print(f"feeds: {exc}", file=sys.stderr)
+        return EXIT_UNDELIVERED
+    except LockTimeout as exc:
+        print(f"feeds: {exc}", file=sys.stderr)
+        return EXIT_UNEXPECTED
+    except SeedError as exc:
+        print(f"feeds: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except FeedsError as exc:
+        print(f"feeds: {exc}", file=sys.stderr)
+        return EXIT_UNEXPECTED
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if getattr(args, "verbose", 0):
+            raise
+        print(
+            f"feeds: unexpected error: {type(exc).__name__}: {exc} (run with -v for details)",
+            file=sys.stderr,
+        )
+        return EXIT_UNEXPECTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

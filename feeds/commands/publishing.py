@@ -1,0 +1,65 @@
+"""feeds build, feeds check, feeds serve."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sqlite3
+
+from feeds.build import build, publishable, read_corpus
+from feeds.cli import EXIT_OK, EXIT_SKIPPED, LOCK_WAIT, Context
+from feeds.db.schema import connect, migrate
+from feeds.publish import locked
+
+log = logging.getLogger("feeds")
+
+
+def cmd_build(args: argparse.Namespace, ctx: Context) -> int:
+    """Publish the seeds; skipped files are reported, --strict makes them exit 3."""
+    config = ctx.config
+    with locked(config.paths.state, LOCK_WAIT):
+        conn = connect(config.paths.state)
+        try:
+            result = build(config, ctx.now, conn)
+        finally:
+            conn.close()
+    for error in result.skipped:
+        ctx.report(error)
+    log.info(
+        "published %d articles (%d new), wrote %d files, removed %d",
+        len(result.entries),
+        len(result.new),
+        len(result.written),
+        len(result.removed),
+    )
+    for rel in result.unsettled:
+        log.info("%s/%s is still being written; left for the next run", ctx.seeds_label, rel)
+    return EXIT_SKIPPED if result.skipped and args.strict else EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
+    """Read every seed as a build would, publish nothing; exit 3 when any would be skipped."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    migrate(conn)
+    corpus = read_corpus(ctx.config, conn)
+    live, _next_due = publishable(corpus.articles, ctx.now)
+    for error in corpus.errors:
+        ctx.report(error)
+    drafts = sum(1 for a, _ in corpus.articles if a.draft)
+    log.info(
+        "%d seeds readable: %d publishable now, %d drafts, %d held back until due; %d skipped",
+        len(corpus.articles),
+        len(live),
+        drafts,
+        len(corpus.articles) - len(live) - drafts,
+        len(corpus.errors),
+    )
+    return EXIT_SKIPPED if corpus.errors else EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
+    """Preview the publish folder over HTTP until interrupted."""
+    from feeds.serve import serve
+
+    serve(ctx.config.paths.out, args.bind, args.port)
+    return EXIT_OK

@@ -1,0 +1,46 @@
+"""Article text to HTML: every character escaped, URLs turned into links."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from markupsafe import Markup, escape
+
+from feeds.model import Block
+
+_URL = re.compile(r"\bhttps?://[^\s<>\"'«»“”]+", re.IGNORECASE)
+_TRAILING = ".,;:!?…"
+
+
+def linkify(text: str) -> Markup:
+    """Escape text and turn http(s) URLs in it into links."""
+    out: list[str] = []
+    last = 0
+    for match in _URL.finditer(text):
+        url = match.group(0)
+        while url and (
+            url[-1] in _TRAILING or (url[-1] == ")" and url.count("(") < url.count(")"))
+        ):
+            url = url[:-1]
+        start, end = match.start(), match.start() + len(url)
+        out.append(str(escape(text[last:start])))
+        safe = escape(url)
+        out.append(f'<a href="{safe}">{safe}</a>')
+        last = end
+    out.append(str(escape(text[last:])))
+    return Markup("".join(out))
+
+
+def blocks_to_html(blocks: Iterable[Block]) -> Markup:
+    """The article body as HTML, one element per block."""
+    parts: list[str] = []
+    for block in blocks:
+        inner = linkify(block.text)
+        if block.kind == "h2":
+            parts.append(f"<h2>{inner}</h2>")
+        elif block.kind == "quote":
+            parts.append(f"<blockquote><p>{inner}</p></blockquote>")
+        else:
+            parts.append(f"<p>{inner}</p>")
+    return Markup("\n".join(parts))

@@ -1,0 +1,178 @@
+"""Build-side state: the seed manifest, permanent slugs, publication log, written outputs."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from feeds.model import Article, Block
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """What the last build knew of one seed file."""
+
+    rel: str
+    size: int
+    mtime_ns: int
+    inode: int
+    sha256: str
+    article: Article | None
+    error: str | None
+
+    @property
+    def signature(self) -> tuple[int, int, int]:
+        """(size, mtime_ns, inode) as stat reported them."""
+        return (self.size, self.mtime_ns, self.inode)
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    """A value from the meta table."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    """Store a value in the meta table."""
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def article_to_json(article: Article) -> str:
+    """Serialise an Article for the manifest."""
+    return json.dumps(
+        {
+            "id": article.id,
+            "source": article.source,
+            "date": article.date.isoformat(),
+            "title": article.title,
+            "summary": article.summary,
+            "blocks": [[b.kind, b.text] for b in article.blocks],
+            "author": article.author,
+            "tags": list(article.tags),
+            "image": article.image,
+            "lang": article.lang,
+            "slug_hint": article.slug_hint,
+            "draft": article.draft,
+        },
+        ensure_ascii=False,
+    )
+
+
+def article_from_json(text: str) -> Article:
+    """The inverse of article_to_json."""
+    raw = json.loads(text)
+    return Article(
+        id=raw["id"],
+        source=raw["source"],
+        date=datetime.fromisoformat(raw["date"]),
+        title=raw["title"],
+        summary=raw["summary"],
+        blocks=tuple(Block(kind, text) for kind, text in raw["blocks"]),
+        author=raw["author"],
+        tags=tuple(raw["tags"]),
+        image=raw["image"],
+        lang=raw["lang"],
+        slug_hint=raw["slug_hint"],
+        draft=raw["draft"],
+    )
+
+
+def load_manifest(conn: sqlite3.Connection) -> dict[str, ManifestRow]:
+    """Every seed the last build saw, by relative path."""
+    rows = conn.execute(
+        "SELECT rel, size, mtime_ns, inode, sha256, article, error FROM seeds"
+    ).fetchall()
+    return {
+        rel: ManifestRow(
+            rel, size, mtime, inode, sha, article_from_json(art) if art else None, error
+        )
+        for rel, size, mtime, inode, sha, art, error in rows
+    }
+
+
+def save_manifest(
+    conn: sqlite3.Connection, changed: Iterable[ManifestRow], removed: Iterable[str]
+) -> None:
+    """Upsert changed rows and forget removed seeds (inside the caller's transaction)."""
+    conn.executemany("DELETE FROM seeds WHERE rel = ?", ((rel,) for rel in removed))
+    conn.executemany(
+        "INSERT OR REPLACE INTO seeds (rel, size, mtime_ns, inode, sha256, article, error)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            (
+                r.rel,
+                r.size,
+                r.mtime_ns,
+                r.inode,
+                r.sha256,
+                article_to_json(r.article) if r.article else None,
+                r.error,
+            )
+            for r in changed
+        ),
+    )
+
+
+def clear_manifest(conn: sqlite3.Connection) -> None:
+    """Forget every seed (parse settings changed)."""
+    conn.execute("DELETE FROM seeds")
+
+
+def load_slugs(conn: sqlite3.Connection) -> dict[str, str]:
+    """Permanent slugs of every article ever published."""
+    return dict(conn.execute("SELECT article_id, slug FROM slugs").fetchall())
+
+
+def save_slugs(conn: sqlite3.Connection, slugs: Mapping[str, str]) -> None:
+    """Record new permanent slugs."""
+    conn.executemany("INSERT OR IGNORE INTO slugs (article_id, slug) VALUES (?, ?)", slugs.items())
+
+
+def load_published(conn: sqlite3.Connection) -> dict[str, str]:
+    """article id -> when a build first published it (ISO)."""
+    return dict(conn.execute("SELECT article_id, first_seen FROM published").fetchall())
+
+
+def mark_published(
+    conn: sqlite3.Connection, articles: Iterable[tuple[str, datetime]], now: datetime
+) -> None:
+    """Record the first publication of articles (id, date); the date is kept current."""
+    conn.executemany(
+        "INSERT INTO published (article_id, first_seen, date) VALUES (?, ?, ?)"
+        " ON CONFLICT(article_id) DO UPDATE SET date = excluded.date",
+        ((aid, now.isoformat(), date.isoformat()) for aid, date in articles),
+    )
+
+
+def load_outputs(conn: sqlite3.Connection) -> dict[str, str]:
+    """Publish-folder path -> render key of the version last written."""
+    return dict(conn.execute("SELECT path, key FROM outputs").fetchall())
+
+
+def clear_outputs(conn: sqlite3.Connection) -> None:
+    """Forget every tracked output (the publish folder moved)."""
+    conn.execute("DELETE FROM outputs")
+
+
+def save_outputs(
+    conn: sqlite3.Connection, written: Mapping[str, str], removed: Iterable[str]
+) -> None:
+    """Record what was written (path -> key) and what was deleted."""
+    conn.executemany("DELETE FROM outputs WHERE path = ?", ((p,) for p in removed))
+    conn.executemany("INSERT OR REPLACE INTO outputs (path, key) VALUES (?, ?)", written.items())

@@ -1,0 +1,25 @@
+"""A planned output file: its path, the key of its inputs, and how to render it."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file of the publish folder, rendered only when its key changed."""
+
+    path: str
+    key: str
+    render: Callable[[], bytes]
+
+
+def make_key(*parts: str) -> str:
+    """A short stable hash of a render's inputs."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return digest.hexdigest()[:32]

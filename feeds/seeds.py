@@ -1,0 +1,163 @@
+"""Find seed files under the seeds folder and read them into Articles (no rendering)."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import tzinfo
+from pathlib import Path
+
+from feeds.errors import SeedError
+from feeds.model import Article
+from feeds.reader import decode, parse
+
+SUFFIXES = (".txt", ".md")
+SETTLE_SECONDS = 1.0
+SETTLE_PAUSE = 0.4
+
+
+@dataclass(frozen=True)
+class SeedFile:
+    """A candidate seed: where it is and what stat said about it."""
+
+    rel: str
+    path: Path
+    size: int
+    mtime_ns: int
+    inode: int
+
+    @property
+    def stem(self) -> str:
+        """The article id: the file name without its suffix."""
+        name = self.rel.rpartition("/")[2]
+        return name.rsplit(".", 1)[0]
+
+    @property
+    def signature(self) -> tuple[int, int, int]:
+        """What changes when the file changes."""
+        return (self.size, self.mtime_ns, self.inode)
+
+
+@dataclass(frozen=True)
+class Scan:
+    """Everything found under the seeds folder: seed files and refused entries."""
+
+    files: tuple[SeedFile, ...]
+    errors: tuple[SeedError, ...]
+
+
+def scan(root: Path, ignore: tuple[str, ...]) -> Scan:
+    """Walk root with os.scandir; refuse symlinks that lead outside it."""
+    real_root = root.resolve()
+    files: list[SeedFile] = []
+    errors: list[SeedError] = []
+    if not root.is_dir():
+        raise SeedError(str(root), "seeds folder not found")
+    seen_dirs = {real_root}
+    for rel, entry in _walk(root, "", real_root, ignore, seen_dirs, errors):
+        try:
+            st = entry.stat()
+        except OSError as exc:
+            errors.append(SeedError(rel, f"cannot read: {exc.strerror}"))
+            continue
+        files.append(SeedFile(rel, Path(entry.path), st.st_size, st.st_mtime_ns, st.st_ino))
+    files.sort(key=lambda f: f.rel)
+    return Scan(tuple(files), tuple(errors))
+
+
+def _walk(
+    folder: Path,
+    prefix: str,
+    real_root: Path,
+    ignore: tuple[str, ...],
+    seen_dirs: set[Path],
+    errors: list[SeedError],
+) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        errors.append(SeedError(prefix.rstrip("/") or ".", f"cannot list folder: {exc.strerror}"))
+        return
+    for entry in entries:
+        name = entry.name
+        if any(fnmatch.fnmatchcase(name, pattern) for pattern in ignore):
+            continue
+        rel = prefix + name
+        try:
+            is_dir = entry.is_dir()
+            is_link = entry.is_symlink()
+        except OSError as exc:
+            errors.append(SeedError(rel, f"cannot read: {exc.strerror}"))
+            continue
+        if is_link and (is_dir or name.endswith(SUFFIXES)):
+            target = Path(os.path.realpath(entry.path))
+            if target != real_root and real_root not in target.parents:
+                errors.append(SeedError(rel, "symlink points outside the seeds folder"))
+                continue
+            if not target.exists():
+                errors.append(SeedError(rel, "broken symlink"))
+                continue
+        if is_dir:
+            real = Path(os.path.realpath(entry.path))
+            if real in seen_dirs:
+                continue
+            seen_dirs.add(real)
+            yield from _walk(Path(entry.path), rel + "/", real_root, ignore, seen_dirs, errors)
+        elif name.endswith(SUFFIXES) and name.rsplit(".", 1)[0]:
+            yield rel, entry
+
+
+def settle(
+    files: tuple[SeedFile, ...],
+    wall_clock: Callable[[], float] = time.time,
+    pause: Callable[[float], None] = time.sleep,
+) -> tuple[tuple[SeedFile, ...], tuple[SeedFile, ...]]:
+    """Split files into (settled, still moving), re-checking the young ones after a pause."""
+    now = wall_clock()
+    young = [f for f in files if now - f.mtime_ns / 1e9 < SETTLE_SECONDS]
+    if not young:
+        return files, ()
+    pause(SETTLE_PAUSE)
+    moving: set[str] = set()
+    for seed in young:
+        try:
+            st = seed.path.stat()
+        except OSError:
+            moving.add(seed.rel)
+            continue
+        if (st.st_size, st.st_mtime_ns) != (seed.size, seed.mtime_ns):
+            moving.add(seed.rel)
+    settled = tuple(f for f in files if f.rel not in moving)
+    return settled, tuple(f for f in files if f.rel in moving)
+
+
+def read_bytes(seed: SeedFile, max_bytes: int) -> bytes:
+    """The file's bytes, refusing oversized files before reading them."""
+    if seed.size > max_bytes:
+        raise SeedError(
+            seed.rel, f"file is {seed.size} bytes, larger than seeds.max_bytes ({max_bytes})"
+        )
+    try:
+        with open(seed.path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except IsADirectoryError:
+        raise SeedError(seed.rel, "is a folder, not a file") from None
+    except OSError as exc:
+        raise SeedError(seed.rel, f"cannot read: {exc.strerror}") from None
+    if len(data) > max_bytes:
+        raise SeedError(seed.rel, f"file is larger than seeds.max_bytes ({max_bytes})")
+    return data
+
+
+def read_article(seed: SeedFile, data: bytes, tz: tzinfo) -> Article:
+    """Decode and parse one seed's bytes into an Article."""
+    if not data.strip():
+        raise SeedError(seed.rel, "empty file")
+    try:
+        text = decode(data)
+    except ValueError as exc:
+        raise SeedError(seed.rel, str(exc)) from None
+    return parse(seed.rel, seed.stem, text, tz)

@@ -1,0 +1,36 @@
+"""Readable ASCII slugs (Ukrainian by the national standard), unique and permanent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from slugify import slugify
+from translitua import UkrainianKMU, translit
+
+MAX_LENGTH = 80
+
+
+def make_slug(text: str) -> str:
+    """A lowercase ASCII slug of text, '' when nothing readable is left."""
+    latin = translit(text, UkrainianKMU)
+    return str(slugify(latin, max_length=MAX_LENGTH, word_boundary=True, save_order=True))
+
+
+def assign_slugs(wanted: Iterable[tuple[str, str]], known: Mapping[str, str]) -> dict[str, str]:
+    """Give each (id, base slug), in priority order, a slug unique among all.
+
+    Ids in known keep their slug for ever; new ids take the base slug or the
+    first free `-2`, `-3`... after it.
+    """
+    result = dict(known)
+    taken = set(known.values())
+    for article_id, base in wanted:
+        if article_id in result:
+            continue
+        slug, n = base, 1
+        while slug in taken:
+            n += 1
+            slug = f"{base}-{n}"
+        taken.add(slug)
+        result[article_id] = slug
+    return result

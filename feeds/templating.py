@@ -1,0 +1,108 @@
+"""The Jinja environment: package templates, overridable from the config, autoescaped."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+
+import jinja2
+from babel.dates import format_date, format_time
+
+from feeds.config import Config
+
+PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
+
+
+def template_dirs(config: Config) -> list[Path]:
+    """Search path: the configured templates folder first, then the package's own."""
+    dirs = [PACKAGE_TEMPLATES]
+    if config.paths.templates is not None:
+        dirs.insert(0, config.paths.templates)
+    return dirs
+
+
+def make_env(config: Config) -> jinja2.Environment:
+    """An autoescaping environment with the date filters in the site's language."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(config)]),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    tz = config.site.tz
+    locale = babel_locale(config.site.language)
+
+    def date_long(value: datetime) -> str:
+        local = value.astimezone(tz)
+        text = format_date(local.date(), format="long", locale=locale)
+        if (local.hour, local.minute) != (0, 0):
+            text += ", " + format_time(local.time(), format="short", locale=locale)
+        return text
+
+    def date_short(value: datetime) -> str:
+        return format_date(value.astimezone(tz).date(), format="medium", locale=locale)
+
+    def iso(value: datetime) -> str:
+        return value.astimezone(tz).isoformat()
+
+    def month_name(value: datetime) -> str:
+        local = value.astimezone(tz)
+        return format_date(local.date(), format="LLLL y", locale=locale).capitalize()
+
+    env.filters["month_name"] = month_name
+    env.globals["t"] = labels(config.site.language)
+    env.filters["date_long"] = date_long
+    env.filters["date_short"] = date_short
+    env.filters["iso"] = iso
+    return env
+
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "archive": "Archive",
+        "feeds": "Feeds",
+        "subscribe": "Subscribe",
+        "nothing": "Nothing published yet.",
+        "all_articles": "All articles",
+    },
+    "uk": {
+        "archive": "Архів",
+        "feeds": "Стрічки",
+        "subscribe": "Підписатися",
+        "nothing": "Ще нічого не опубліковано.",
+        "all_articles": "Усі статті",
+    },
+}
+
+
+def labels(language: str) -> dict[str, str]:
+    """Interface words in the site's language (English when it has none of its own)."""
+    return LABELS.get(language.split("-")[0].lower(), LABELS["en"])
+
+
+def babel_locale(language: str) -> str:
+    """A Babel locale name for an HTML/RSS language tag (uk, en-US...)."""
+    return language.replace("-", "_")
+
+
+@cache
+def _file_digest(path: Path, size: int, mtime_ns: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def templates_fingerprint(config: Config) -> str:
+    """A hash of every template that could be used, so a template edit re-renders pages."""
+    digest = hashlib.sha256()
+    for folder in template_dirs(config):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                st = path.stat()
+                digest.update(str(path.relative_to(folder)).encode())
+                digest.update(_file_digest(path, st.st_size, st.st_mtime_ns).encode())
+    return digest.hexdigest()
