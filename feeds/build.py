@@ -15,6 +15,7 @@ from feeds.db import manifest as db
 from feeds.errors import SeedError
 from feeds.model import Article, Entry
 from feeds.outputs import Output, make_key
+from feeds.plan import plan
 from feeds.publish import Publisher
 from feeds.seeds import SeedFile, read_article, read_bytes, scan, settle
 from feeds.slugs import assign_slugs, make_slug
@@ -140,21 +141,6 @@ def entries_for(
     slugs = assign_slugs(((a.id, base_slug(a)) for a, _ in oldest_first), known_slugs)
     entries = [Entry(a, slugs[a.id]) for a, _ in reversed(oldest_first)]
     return entries, slugs
-
-
-def plan(config: Config, entries: list[Entry], keys: dict[str, str]) -> Iterator[Output]:
-    """Every output the publish folder should hold, lazily rendered."""
-    from feeds.site import Pages
-    from feeds.syndication import Channel, feed_outputs
-    from feeds.templating import templates_fingerprint
-
-    fingerprint = make_key(
-        __version__, repr(config.site), repr(config.feed), templates_fingerprint(config)
-    )
-    pages = Pages(config, fingerprint)
-    yield from pages.outputs(entries, keys)
-    home = Channel(config.site.title, config.site.description, "", "", "feed")
-    yield from feed_outputs(config, home, entries, keys, fingerprint)
 
 
 def build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResult:

@@ -1,4 +1,4 @@
-"""Entries -> the HTML pages of the site (Jinja): index, archive, one page per article."""
+"""Entries -> the HTML pages of the site (Jinja): index, archive, articles, tags, subscribe."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import jinja2
 
 from feeds.config import Config
 from feeds.content import blocks_to_html
+from feeds.groups import Group
 from feeds.links import absolute, relative
+from feeds.media import Image
 from feeds.model import Entry
 from feeds.outputs import Output, make_key
 
@@ -30,6 +32,15 @@ class Month:
         return f"archive/{self.key}.html"
 
 
+@dataclass(frozen=True)
+class Alternate:
+    """A feed announced with <link rel="alternate"> on a page."""
+
+    title: str
+    mime: str
+    path: str
+
+
 def months(config: Config, entries: Sequence[Entry]) -> list[Month]:
     """Group entries (newest first) by month in the site timezone."""
     tz = config.site.tz
@@ -40,12 +51,26 @@ def months(config: Config, entries: Sequence[Entry]) -> list[Month]:
     return [Month(key, tuple(group)) for key, group in groupby(entries, key=month_of)]
 
 
+def alternates(title: str, prefix: str) -> list[Alternate]:
+    """The three feeds of a channel, for autodiscovery."""
+    return [
+        Alternate(f"{title} (RSS)", "application/rss+xml", prefix + "rss.xml"),
+        Alternate(f"{title} (Atom)", "application/atom+xml", prefix + "atom.xml"),
+        Alternate(f"{title} (JSON Feed)", "application/feed+json", prefix + "feed.json"),
+    ]
+
+
+def _entry_key(keys: Mapping[str, str], entries: Sequence[Entry]) -> Iterator[str]:
+    return (keys[e.id] + e.slug for e in entries)
+
+
 class Pages:
     """Renders pages with a shared Jinja environment and common context."""
 
     def __init__(self, config: Config, fingerprint: str) -> None:
         self.config = config
         self.fingerprint = fingerprint
+        self.site_feeds = alternates(config.site.title, "")
 
     @cached_property
     def env(self) -> jinja2.Environment:
@@ -61,61 +86,94 @@ class Pages:
         def link(path: str) -> str:
             return relative(page, path)
 
+        context.setdefault("alternates", self.site_feeds)
         html = self.env.get_template(template).render(
             site=site,
             feed=self.config.feed,
             page=page,
             link=link,
+            absolute=lambda path: absolute(site, path),
             canonical=absolute(site, "" if page == "index.html" else page),
             **context,
         )
         return html.encode("utf-8")
 
-    def outputs(self, entries: Sequence[Entry], keys: Mapping[str, str]) -> Iterator[Output]:
+    def _page(self, path: str, key: str, template: str, **context: Any) -> Output:
+        def render() -> bytes:
+            return self.render(template, path, **context)
+
+        return Output(path, make_key(self.fingerprint, template, key), render)
+
+    def outputs(
+        self,
+        entries: Sequence[Entry],
+        keys: Mapping[str, str],
+        groups: Sequence[Group],
+        images: Mapping[str, Image],
+    ) -> Iterator[Output]:
         """Every page of the site; entries newest first, keys: article id -> content key."""
-        fp = self.fingerprint
-        yield Output("assets/style.css", make_key(fp, "css"), self._css)
+        yield self._page("assets/style.css", "", "style.css")
+        yield self._page("feed.xsl", "", "feed.xsl")
         for index, entry in enumerate(entries):
             newer = entries[index - 1] if index > 0 else None
             older = entries[index + 1] if index + 1 < len(entries) else None
+            image = images.get(entry.id)
             key = make_key(
-                fp,
                 keys[entry.id],
                 entry.slug,
                 *(f"{e.slug}\x00{e.article.title}" if e else "" for e in (newer, older)),
+                repr(image),
             )
-            yield Output(entry.path, key, self._article_renderer(entry, newer, older))
+            yield self._article(entry, key, newer, older, image)
         newest = tuple(entries[: self.config.feed.page_size])
         all_months = months(self.config, entries)
-        month_list = [(m.key, len(m.entries)) for m in all_months]
-        yield Output(
+        month_list = repr([(m.key, len(m.entries)) for m in all_months])
+        group_list = repr([(g.kind, g.slug, g.name, len(g.entries)) for g in groups])
+        yield self._page(
             "index.html",
-            make_key(fp, "index", *(keys[e.id] + e.slug for e in newest), repr(month_list)),
-            lambda: self.render(
-                "index.html",
-                "index.html",
-                entries=newest,
-                months=all_months,
-                total=len(entries),
-                body_html=blocks_to_html,
-            ),
+            make_key(*_entry_key(keys, newest), month_list, group_list),
+            "index.html",
+            entries=newest,
+            total=len(entries),
+            groups=groups,
         )
-        yield Output(
+        yield self._page(
             "archive/index.html",
-            make_key(fp, "archive", repr(month_list)),
-            lambda: self.render("archive.html", "archive/index.html", months=all_months),
+            make_key(month_list, group_list),
+            "archive.html",
+            months=all_months,
+            groups=groups,
         )
         for month in all_months:
-            yield Output(
-                month.path,
-                make_key(fp, "month", *(keys[e.id] + e.slug for e in month.entries)),
-                self._month_renderer(month),
+            yield self._page(
+                month.path, make_key(*_entry_key(keys, month.entries)), "month.html", month=month
             )
+        for group in groups:
+            feeds = alternates(f"{self.config.site.title}: {group.name}", group.prefix)
+            yield self._page(
+                group.page,
+                make_key(group.kind, group.name, *_entry_key(keys, group.entries)),
+                "group.html",
+                group=group,
+                alternates=[*feeds, *self.site_feeds],
+                group_feeds=feeds,
+            )
+        yield self._page(
+            "subscribe.html",
+            group_list,
+            "subscribe.html",
+            groups=groups,
+            feed_links=_reader_links,
+        )
 
-    def _css(self) -> bytes:
-        return self.env.get_template("style.css").render().encode("utf-8")
-
-    def _article_renderer(self, entry: Entry, newer: Entry | None, older: Entry | None) -> Any:
+    def _article(
+        self,
+        entry: Entry,
+        key: str,
+        newer: Entry | None,
+        older: Entry | None,
+        image: Image | None,
+    ) -> Output:
         def render() -> bytes:
             return self.render(
                 "article.html",
@@ -125,12 +183,18 @@ class Pages:
                 body=blocks_to_html(entry.article.blocks),
                 newer=newer,
                 older=older,
+                image=image,
             )
 
-        return render
+        return Output(entry.path, make_key(self.fingerprint, "article", key), render)
 
-    def _month_renderer(self, month: Month) -> Any:
-        def render() -> bytes:
-            return self.render("month.html", month.path, month=month)
 
-        return render
+def _reader_links(url: str) -> list[tuple[str, str]]:
+    """One-click subscribe links for common feed readers."""
+    from urllib.parse import quote
+
+    return [
+        ("Feedly", "https://feedly.com/i/subscription/feed/" + quote(url, safe="")),
+        ("Inoreader", "https://www.inoreader.com/?add_feed=" + quote(url, safe="")),
+        ("NetNewsWire, Reeder…", "feed:" + url),
+    ]

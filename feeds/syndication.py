@@ -1,149 +1,280 @@
-"""Entries -> rss.xml, atom.xml (feedgen) and feed.json (JSON Feed 1.1)."""
+"""Entries -> rss.xml, atom.xml (feedgen), feed.json (JSON Feed 1.1) and RFC 5005 archives."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import lxml.etree  # noqa: F401  feedgen.util uses lxml.etree without importing it
+import lxml.etree  # feedgen.util uses lxml.etree without importing it
 from feedgen.feed import FeedGenerator
 
 from feeds import __version__
 from feeds.config import Config
 from feeds.content import blocks_to_html
-from feeds.links import absolute, tag_uri
+from feeds.links import absolute, relative, tag_uri
+from feeds.media import Image
 from feeds.model import Entry
 from feeds.outputs import Output, make_key
 
 GENERATOR_URI = "https://pypi.org/project/feeds/"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+FH_NS = "http://purl.org/syndication/history/1.0"
+RSS_MIME = "application/rss+xml"
+ATOM_MIME = "application/atom+xml"
 
 
 @dataclass(frozen=True)
 class Channel:
-    """One set of feeds: the whole site, or a tag's slice of it."""
+    """One set of feeds: the whole site, or a tag's or section's slice of it."""
 
     title: str
     description: str
     home: str  # publish-folder path of the HTML page this channel mirrors
-    prefix: str  # folder the three feeds are written to ('' or 'tags/x/')
+    prefix: str  # folder the feeds are written to ('' or 'tags/x/')
     id_suffix: str  # specific part of the channel's tag: URI
 
 
-def feed_outputs(
-    config: Config,
-    channel: Channel,
-    entries: Sequence[Entry],
-    keys: Mapping[str, str],
-    fingerprint: str,
-) -> Iterator[Output]:
-    """rss.xml, atom.xml and feed.json for the newest feed.max_items entries (newest first)."""
-    newest = tuple(entries[: config.feed.max_items])
-    key = make_key(fingerprint, "feed", repr(channel), *(keys[e.id] + e.slug for e in newest))
-    yield Output(channel.prefix + "rss.xml", key, lambda: rss(config, channel, newest))
-    yield Output(channel.prefix + "atom.xml", key, lambda: atom(config, channel, newest))
-    yield Output(channel.prefix + "feed.json", key, lambda: json_feed(config, channel, newest))
+@dataclass(frozen=True)
+class ArchiveLinks:
+    """RFC 5005 links of one feed document (paths in the publish folder)."""
+
+    prev: str = ""
+    next: str = ""
+    current: str = ""
+    is_archive: bool = False
 
 
-def updated(config: Config, entries: Sequence[Entry]) -> datetime:
-    """The feed's last change: the newest article's date (never the wall clock)."""
-    if entries:
-        return max(e.article.date for e in entries).astimezone(config.site.tz)
-    return datetime(config.site.id_year, 1, 1, tzinfo=UTC).astimezone(config.site.tz)
+class Syndication:
+    """Builds every feed of the site from entries, their keys and their images."""
 
+    def __init__(
+        self,
+        config: Config,
+        keys: Mapping[str, str],
+        images: Mapping[str, Image],
+        fingerprint: str,
+    ) -> None:
+        self.config = config
+        self.keys = keys
+        self.images = images
+        self.fingerprint = fingerprint
 
-def _generator(
-    config: Config, channel: Channel, entries: Sequence[Entry], self_name: str, mime: str
-) -> FeedGenerator:
-    site = config.site
-    tz = site.tz
-    fg = FeedGenerator()
-    fg.load_extension("dc", atom=False, rss=True)
-    fg.id(tag_uri(site, channel.id_suffix))
-    fg.title(channel.title)
-    fg.subtitle(channel.description)  # RSS <description> as well
-    fg.language(site.language)
-    fg.author({"name": site.author})
-    fg.generator("feeds", __version__, GENERATOR_URI)
-    stamp = updated(config, entries)
-    fg.updated(stamp)
-    fg.lastBuildDate(stamp)
-    if config.feed.websub_hub:
-        fg.link(href=config.feed.websub_hub, rel="hub")
-    fg.link(href=absolute(site, channel.prefix + self_name), rel="self", type=mime)
-    # feedgen makes the RSS <link> the last link() call: alternate goes last.
-    fg.link(href=absolute(site, channel.home), rel="alternate", type="text/html")
-    for entry in entries:
+    def _key(self, *parts: str, entries: Sequence[Entry]) -> str:
+        return make_key(
+            self.fingerprint,
+            *parts,
+            *(self.keys[e.id] + e.slug + repr(self.images.get(e.id)) for e in entries),
+        )
+
+    def outputs(
+        self, channel: Channel, entries: Sequence[Entry], archive_prev: str = ""
+    ) -> Iterator[Output]:
+        """rss.xml, atom.xml and feed.json for the newest feed.max_items entries."""
+        newest = tuple(entries[: self.config.feed.max_items])
+        key = self._key(repr(channel), archive_prev, entries=newest)
+        links = ArchiveLinks(prev=archive_prev)
+        yield Output(channel.prefix + "rss.xml", key, lambda: self.rss(channel, newest, links))
+        yield Output(
+            channel.prefix + "atom.xml",
+            key,
+            lambda: self.atom(channel, channel.prefix + "atom.xml", newest, links),
+        )
+        yield Output(channel.prefix + "feed.json", key, lambda: self.json_feed(channel, newest))
+
+    def archive_outputs(
+        self, channel: Channel, entries: Sequence[Entry]
+    ) -> tuple[list[Output], str]:
+        """Full RFC 5005 archive pages (oldest first, feed.max_items each) and the newest's path.
+
+        A page's entries never change once it is full; only full pages are archived, so
+        the subscription feed (the newest max_items) covers the rest.
+        """
+        size = self.config.feed.max_items
+        oldest_first = list(reversed(entries))
+        full = len(oldest_first) // size
+        outputs: list[Output] = []
+        for number in range(1, full + 1):
+            page = oldest_first[(number - 1) * size : number * size]
+            path = f"archive/feed-{number}.xml"
+            links = ArchiveLinks(
+                prev=f"archive/feed-{number - 1}.xml" if number > 1 else "",
+                next=f"archive/feed-{number + 1}.xml" if number < full else "",
+                current="atom.xml",
+                is_archive=True,
+            )
+            newest_first = tuple(reversed(page))
+            key = self._key("archive", repr(links), entries=newest_first)
+            outputs.append(
+                Output(path, key, self._archive_renderer(channel, path, newest_first, links))
+            )
+        return outputs, (f"archive/feed-{full}.xml" if full else "")
+
+    def _archive_renderer(
+        self, channel: Channel, path: str, entries: tuple[Entry, ...], links: ArchiveLinks
+    ) -> Callable[[], bytes]:
+        def render() -> bytes:
+            return self.atom(channel, path, entries, links)
+
+        return render
+
+    def updated(self, entries: Sequence[Entry]) -> datetime:
+        """The feed's last change: the newest article's date (never the wall clock)."""
+        tz = self.config.site.tz
+        if entries:
+            return max(e.article.date for e in entries).astimezone(tz)
+        return datetime(self.config.site.id_year, 1, 1, tzinfo=UTC).astimezone(tz)
+
+    def _generator(
+        self, channel: Channel, entries: Sequence[Entry], self_path: str, mime: str
+    ) -> FeedGenerator:
+        config = self.config
+        site = config.site
+        fg = FeedGenerator()
+        fg.load_extension("dc", atom=False, rss=True)
+        fg.load_extension("media", atom=True, rss=True)
+        fg.id(tag_uri(site, channel.id_suffix))
+        fg.title(channel.title)
+        fg.subtitle(channel.description)  # RSS <description> as well
+        fg.language(site.language)
+        fg.author({"name": site.author})
+        fg.generator("feeds", __version__, GENERATOR_URI)
+        stamp = self.updated(entries)
+        fg.updated(stamp)
+        fg.lastBuildDate(stamp)
+        if config.feed.websub_hub:
+            fg.link(href=config.feed.websub_hub, rel="hub")
+        fg.link(href=absolute(site, self_path), rel="self", type=mime)
+        # feedgen makes the RSS <link> the last link() call: alternate goes last.
+        fg.link(href=absolute(site, channel.home), rel="alternate", type="text/html")
+        for entry in entries:
+            self._entry(fg, entry)
+        return fg
+
+    def _entry(self, fg: FeedGenerator, entry: Entry) -> None:
+        site = self.config.site
         article = entry.article
-        url = absolute(site, entry.path)
         fe = fg.add_entry(order="append")  # feedgen prepends by default
         fe.id(tag_uri(site, article.id))
         fe.guid(tag_uri(site, article.id), permalink=False)
         fe.title(article.title)
-        fe.link(href=url, rel="alternate", type="text/html")
-        when = article.date.astimezone(tz)
+        fe.link(href=absolute(site, entry.path), rel="alternate", type="text/html")
+        when = article.date.astimezone(site.tz)
         fe.published(when)
         fe.updated(when)
         fe.pubDate(when)
         fe.summary(article.summary or article.title)
-        if config.feed.full_content:
+        if self.config.feed.full_content:
             fe.content(str(blocks_to_html(article.blocks)), type="html")
         author = article.author or site.author
         fe.author({"name": author})
         fe.dc.dc_creator(author)
         for tag in article.tags:
             fe.category(term=tag, label=tag)
-    return fg
+        image = self.images.get(article.id)
+        if image is not None:
+            if image.source is not None:
+                fe.enclosure(image.url, str(image.length), image.mime)
+            fe.media.thumbnail({"url": image.url})
+            fe.media.content({"url": image.url, "type": image.mime, "medium": "image"})
 
+    def rss(self, channel: Channel, entries: Sequence[Entry], links: ArchiveLinks) -> bytes:
+        """RSS 2.0 with atom:link rel=self (and hub), non-permalink guids, content:encoded."""
+        path = channel.prefix + "rss.xml"
+        fg = self._generator(channel, entries, path, RSS_MIME)
+        root = lxml.etree.fromstring(fg.rss_str(pretty=False, xml_declaration=False))
+        rss_channel = root.find("channel")
+        self_link = rss_channel.find(f"{{{ATOM_NS}}}link")
+        extra = []
+        if self.config.feed.websub_hub:
+            extra.append({"href": self.config.feed.websub_hub, "rel": "hub"})
+        if links.prev:
+            extra.append({"href": absolute(self.config.site, links.prev), "rel": "prev-archive"})
+        for attrs in reversed(extra):
+            self_link.addnext(lxml.etree.Element(f"{{{ATOM_NS}}}link", attrs))
+        return self._finish(root, path)
 
-def rss(config: Config, channel: Channel, entries: Sequence[Entry]) -> bytes:
-    """RSS 2.0 with atom:link rel=self, non-permalink guids, content:encoded."""
-    fg = _generator(config, channel, entries, "rss.xml", "application/rss+xml")
-    return bytes(fg.rss_str(pretty=True, xml_declaration=True, encoding="UTF-8"))
+    def atom(
+        self, channel: Channel, path: str, entries: Sequence[Entry], links: ArchiveLinks
+    ) -> bytes:
+        """Atom 1.0 (RFC 4287) with tag: ids, alternate/self links and RFC 5005 links."""
+        fg = self._generator(channel, entries, path, ATOM_MIME)
+        root = lxml.etree.fromstring(fg.atom_str(pretty=False, xml_declaration=False))
+        site = self.config.site
+        anchor = root.find(f"{{{ATOM_NS}}}link")
+        added = []
+        if links.is_archive:
+            archive = lxml.etree.Element(f"{{{FH_NS}}}archive", nsmap={"fh": FH_NS})
+            added.append(archive)
+        for rel, target in (
+            ("current", links.current),
+            ("prev-archive", links.prev),
+            ("next-archive", links.next),
+        ):
+            if target:
+                added.append(
+                    lxml.etree.Element(
+                        f"{{{ATOM_NS}}}link", {"href": absolute(site, target), "rel": rel}
+                    )
+                )
+        for element in reversed(added):
+            anchor.addprevious(element)
+        return self._finish(root, path)
 
+    def _finish(self, root: lxml.etree._Element, path: str) -> bytes:
+        """Pretty-print with the xml-stylesheet instruction that points at feed.xsl."""
+        xsl = relative(path, "feed.xsl")
+        root.addprevious(
+            lxml.etree.ProcessingInstruction("xml-stylesheet", f'href="{xsl}" type="text/xsl"')
+        )
+        lxml.etree.indent(root, space="  ")
+        return bytes(
+            lxml.etree.tostring(
+                root.getroottree(), xml_declaration=True, encoding="UTF-8", pretty_print=True
+            )
+        )
 
-def atom(config: Config, channel: Channel, entries: Sequence[Entry]) -> bytes:
-    """Atom 1.0 (RFC 4287) with tag: ids, alternate and self links."""
-    fg = _generator(config, channel, entries, "atom.xml", "application/atom+xml")
-    return bytes(fg.atom_str(pretty=True, xml_declaration=True, encoding="UTF-8"))
-
-
-def json_feed(config: Config, channel: Channel, entries: Sequence[Entry]) -> bytes:
-    """JSON Feed 1.1, written directly."""
-    site = config.site
-    tz = site.tz
-    items = []
-    for entry in entries:
-        article = entry.article
-        item: dict[str, object] = {
-            "id": tag_uri(site, article.id),
-            "url": absolute(site, entry.path),
-            "title": article.title,
-            "summary": article.summary or article.title,
-            "date_published": article.date.astimezone(tz).isoformat(),
-            "date_modified": article.date.astimezone(tz).isoformat(),
-            "authors": [{"name": article.author or site.author}],
+    def json_feed(self, channel: Channel, entries: Sequence[Entry]) -> bytes:
+        """JSON Feed 1.1, written directly."""
+        config = self.config
+        site = config.site
+        tz = site.tz
+        items = []
+        for entry in entries:
+            article = entry.article
+            when = article.date.astimezone(tz).isoformat()
+            item: dict[str, object] = {
+                "id": tag_uri(site, article.id),
+                "url": absolute(site, entry.path),
+                "title": article.title,
+                "summary": article.summary or article.title,
+                "date_published": when,
+                "date_modified": when,
+                "authors": [{"name": article.author or site.author}],
+            }
+            if config.feed.full_content:
+                item["content_html"] = str(blocks_to_html(article.blocks))
+            else:
+                item["content_text"] = article.summary or article.title
+            image = self.images.get(article.id)
+            if image is not None:
+                item["image"] = image.url
+            if article.tags:
+                item["tags"] = list(article.tags)
+            if article.lang:
+                item["language"] = article.lang
+            items.append(item)
+        document: dict[str, object] = {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": channel.title,
+            "home_page_url": absolute(site, channel.home),
+            "feed_url": absolute(site, channel.prefix + "feed.json"),
+            "description": channel.description,
+            "language": site.language,
+            "authors": [{"name": site.author}],
         }
-        if config.feed.full_content:
-            item["content_html"] = str(blocks_to_html(article.blocks))
-        else:
-            item["content_text"] = article.summary or article.title
-        if article.tags:
-            item["tags"] = list(article.tags)
-        if article.lang:
-            item["language"] = article.lang
-        items.append(item)
-    document: dict[str, object] = {
-        "version": "https://jsonfeed.org/version/1.1",
-        "title": channel.title,
-        "home_page_url": absolute(site, channel.home),
-        "feed_url": absolute(site, channel.prefix + "feed.json"),
-        "description": channel.description,
-        "language": site.language,
-        "authors": [{"name": site.author}],
-    }
-    if config.feed.websub_hub:
-        document["hubs"] = [{"type": "WebSub", "url": config.feed.websub_hub}]
-    document["items"] = items
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+        if config.feed.websub_hub:
+            document["hubs"] = [{"type": "WebSub", "url": config.feed.websub_hub}]
+        document["items"] = items
+        return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

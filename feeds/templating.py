@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import tomllib
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -11,6 +12,7 @@ import jinja2
 from babel.dates import format_date, format_time
 
 from feeds.config import Config
+from feeds.groups import group_slug
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 
@@ -54,34 +56,24 @@ def make_env(config: Config) -> jinja2.Environment:
         return format_date(local.date(), format="LLLL y", locale=locale).capitalize()
 
     env.filters["month_name"] = month_name
-    env.globals["t"] = labels(config.site.language)
+    env.filters["tag_page"] = lambda name: f"tags/{group_slug(name)}/"
+    env.globals["t"] = labels(config)
     env.filters["date_long"] = date_long
     env.filters["date_short"] = date_short
     env.filters["iso"] = iso
     return env
 
 
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "archive": "Archive",
-        "feeds": "Feeds",
-        "subscribe": "Subscribe",
-        "nothing": "Nothing published yet.",
-        "all_articles": "All articles",
-    },
-    "uk": {
-        "archive": "Архів",
-        "feeds": "Стрічки",
-        "subscribe": "Підписатися",
-        "nothing": "Ще нічого не опубліковано.",
-        "all_articles": "Усі статті",
-    },
-}
-
-
-def labels(language: str) -> dict[str, str]:
-    """Interface words in the site's language (English when it has none of its own)."""
-    return LABELS.get(language.split("-")[0].lower(), LABELS["en"])
+def labels(config: Config) -> dict[str, str]:
+    """Interface words in the site's language (English where it has none of its own)."""
+    table: dict[str, dict[str, str]] = {}
+    for folder in reversed(template_dirs(config)):
+        path = folder / "labels.toml"
+        if path.is_file():
+            for language, words in tomllib.loads(path.read_text(encoding="utf-8")).items():
+                table.setdefault(language, {}).update(words)
+    language = config.site.language.split("-")[0].lower()
+    return {**table.get("en", {}), **table.get(language, {})}
 
 
 def babel_locale(language: str) -> str:

@@ -1,0 +1,94 @@
+"""sitemap.xml, robots.txt and opml.xml: how crawlers and feed readers find everything."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import lxml.etree
+
+from feeds.config import Config
+from feeds.groups import Group
+from feeds.links import absolute
+from feeds.model import Entry
+
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+
+
+SITEMAP_CHUNK = 10_000
+
+
+def sitemap_chunks(entries: Sequence[Entry]) -> list[tuple[Entry, ...]]:
+    """Article entries oldest first in fixed chunks, so a new article changes only the last."""
+    oldest_first = list(reversed(entries))
+    return [
+        tuple(oldest_first[i : i + SITEMAP_CHUNK])
+        for i in range(0, len(oldest_first), SITEMAP_CHUNK)
+    ]
+
+
+def sitemap_index(config: Config, chunks: Sequence[Sequence[Entry]]) -> bytes:
+    """sitemap.xml: an index of the page sitemap and the article sitemaps."""
+    site = config.site
+    root = lxml.etree.Element(f"{{{SITEMAP_NS}}}sitemapindex", nsmap={None: SITEMAP_NS})
+    names = ["sitemap-pages.xml"] + [f"sitemap-{n}.xml" for n in range(1, len(chunks) + 1)]
+    dates = [max((c[-1].article.date for c in chunks), default=None)] + [
+        c[-1].article.date for c in chunks
+    ]
+    for name, when in zip(names, dates, strict=True):
+        item = lxml.etree.SubElement(root, f"{{{SITEMAP_NS}}}sitemap")
+        lxml.etree.SubElement(item, f"{{{SITEMAP_NS}}}loc").text = absolute(site, name)
+        if when is not None:
+            lxml.etree.SubElement(item, f"{{{SITEMAP_NS}}}lastmod").text = when.astimezone(
+                site.tz
+            ).isoformat()
+    return _xml(root)
+
+
+def sitemap(config: Config, locations: Sequence[tuple[str, datetime | None]]) -> bytes:
+    """A urlset of (publish-folder path, last modified) pairs."""
+    site = config.site
+    root = lxml.etree.Element(f"{{{SITEMAP_NS}}}urlset", nsmap={None: SITEMAP_NS})
+    for path, when in locations:
+        url = lxml.etree.SubElement(root, f"{{{SITEMAP_NS}}}url")
+        lxml.etree.SubElement(url, f"{{{SITEMAP_NS}}}loc").text = absolute(site, path)
+        if when is not None:
+            lxml.etree.SubElement(url, f"{{{SITEMAP_NS}}}lastmod").text = when.astimezone(
+                site.tz
+            ).isoformat()
+    return _xml(root)
+
+
+def _xml(root: lxml.etree._Element) -> bytes:
+    lxml.etree.indent(root, space="  ")
+    return bytes(
+        lxml.etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    )
+
+
+def robots(config: Config) -> bytes:
+    """Allow everything and point at the sitemap."""
+    return f"User-agent: *\nAllow: /\n\nSitemap: {absolute(config.site, 'sitemap.xml')}\n".encode()
+
+
+def opml(config: Config, groups: Sequence[Group]) -> bytes:
+    """An OPML 2.0 subscription list of every feed the site publishes."""
+    site = config.site
+    root = lxml.etree.Element("opml", version="2.0")
+    head = lxml.etree.SubElement(root, "head")
+    lxml.etree.SubElement(head, "title").text = site.title
+    body = lxml.etree.SubElement(root, "body")
+    channels = [(site.title, "", "")] + [
+        (f"{site.title}: {g.name}", g.prefix, g.prefix) for g in groups
+    ]
+    for title, prefix, home in channels:
+        lxml.etree.SubElement(
+            body,
+            "outline",
+            type="rss",
+            text=title,
+            title=title,
+            xmlUrl=absolute(site, prefix + "rss.xml"),
+            htmlUrl=absolute(site, home),
+        )
+    return _xml(root)

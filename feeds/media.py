@@ -1,0 +1,58 @@
+"""Article images: remote URLs passed through, local files next to the seed copied over."""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote, urlsplit
+
+from feeds.config import Config
+from feeds.links import absolute
+from feeds.model import Article
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".svg")
+
+
+@dataclass(frozen=True)
+class Image:
+    """An article's image: its absolute URL and, for a local file, where it comes from."""
+
+    url: str
+    mime: str
+    length: int = 0
+    source: Path | None = None
+    path: str = ""  # publish-folder path of a copied local file
+
+
+def resolve_image(config: Config, article: Article) -> Image | None:
+    """The article's `image` header as an Image; None (with a warning) when unusable."""
+    value = article.image.strip()
+    if not value:
+        return None
+    mime = mimetypes.guess_type(urlsplit(value).path)[0] or "image/jpeg"
+    scheme = urlsplit(value).scheme.lower()
+    if scheme in ("http", "https"):
+        return Image(url=value, mime=mime)
+    if scheme or value.startswith("/") or "\\" in value:
+        log.warning(
+            "%s: image %r is neither an http(s) URL nor a file next to the seed",
+            article.source,
+            value,
+        )
+        return None
+    pure = PurePosixPath(article.source).parent / value
+    root = config.paths.seeds.resolve()
+    source = (root / pure).resolve()
+    if root not in source.parents or not source.is_file():
+        log.warning("%s: image %r not found inside the seeds folder", article.source, value)
+        return None
+    if source.suffix.lower() not in IMAGE_SUFFIXES:
+        log.warning("%s: image %r is not an image file", article.source, value)
+        return None
+    path = f"media/{article.id}/{source.name}"
+    url = absolute(config.site, quote(path))
+    return Image(url=url, mime=mime, length=source.stat().st_size, source=source, path=path)

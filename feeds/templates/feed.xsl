@@ -1,0 +1,55 @@
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- Shows RSS and Atom feeds as a readable page in browsers that apply XSLT.
+     Article HTML is shown as text (never disable-output-escaping): nothing from a feed runs. -->
+<xsl:stylesheet version="1.0"
+  xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
+  xmlns:atom="http://www.w3.org/2005/Atom"
+  exclude-result-prefixes="atom">
+<xsl:output method="html" encoding="UTF-8" indent="yes" doctype-system="about:legacy-compat"/>
+<xsl:template match="/">
+<html lang="{{ site.language }}">
+<head>
+<meta charset="utf-8"/>
+<meta name="viewport" content="width=device-width, initial-scale=1"/>
+<title><xsl:value-of select="rss/channel/title | atom:feed/atom:title"/> — {{ t.feeds }}</title>
+<style>
+body { margin: 0 auto; max-width: 42rem; padding: 1rem 1.25rem; font: 1.05rem/1.55 Georgia, "DejaVu Serif", serif; color: #1d1d1f; background: #fffefb; }
+.note { font-family: system-ui, sans-serif; font-size: .95rem; background: #eef3fd; border-radius: .5rem; padding: .75rem 1rem; }
+.item { border-top: 1px solid #e3e3e3; padding: .5rem 0; }
+.item h2 { font-size: 1.2rem; margin: .5rem 0 .25rem; }
+.date { color: #5f6368; font-family: system-ui, sans-serif; font-size: .85rem; }
+a { color: #0b57d0; }
+@media (prefers-color-scheme: dark) { body { color: #e8e6e3; background: #161616; } .note { background: #1f2a3d; } a { color: #8ab4f8; } }
+</style>
+</head>
+<body>
+<p class="note">{{ t.feed_explained }} <a href="{{ absolute('subscribe.html') }}">{{ t.subscribe }}</a></p>
+<xsl:apply-templates select="rss/channel | atom:feed"/>
+</body>
+</html>
+</xsl:template>
+
+<xsl:template match="channel">
+<h1><a href="{link}"><xsl:value-of select="title"/></a></h1>
+<p><xsl:value-of select="description"/></p>
+<xsl:for-each select="item">
+<div class="item">
+<h2><a href="{link}"><xsl:value-of select="title"/></a></h2>
+<p class="date"><xsl:value-of select="pubDate"/></p>
+<p><xsl:value-of select="description"/></p>
+</div>
+</xsl:for-each>
+</xsl:template>
+
+<xsl:template match="atom:feed">
+<h1><a href="{atom:link[@rel='alternate']/@href}"><xsl:value-of select="atom:title"/></a></h1>
+<p><xsl:value-of select="atom:subtitle"/></p>
+<xsl:for-each select="atom:entry">
+<div class="item">
+<h2><a href="{atom:link[@rel='alternate']/@href}"><xsl:value-of select="atom:title"/></a></h2>
+<p class="date"><xsl:value-of select="substring(atom:published, 1, 10)"/></p>
+<p><xsl:value-of select="atom:summary"/></p>
+</div>
+</xsl:for-each>
+</xsl:template>
+</xsl:stylesheet>
