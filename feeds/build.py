@@ -179,6 +179,10 @@ def build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResul
         db.save_outputs(conn, written_keys, stale)
     for path in publisher.written:
         log.debug("wrote %s", path)
+    if config.feed.websub_hub:
+        from feeds.websub import changed_feeds, ping_hub
+
+        ping_hub(config, changed_feeds(publisher.written))
     return BuildResult(
         entries=tuple(entries),
         new=new,
