@@ -116,10 +116,10 @@ def _offset(text: str) -> tzinfo:
 def _localize(naive: datetime, tz: tzinfo) -> datetime:
     """Attach the site timezone; a wall time skipped by DST moves forward, as clocks do."""
     aware = naive.replace(tzinfo=tz)
+    # In a gap fold=0 applies the offset from before the change, so the round trip lands
+    # after the gap (02:30 skipped at 02:00 -> 03:30); fold=1 would move it an hour back.
     roundtrip = aware.astimezone(UTC).astimezone(tz)
-    if roundtrip.replace(tzinfo=None) != naive:
-        aware = naive.replace(tzinfo=tz, fold=1)
-    return aware
+    return roundtrip if roundtrip.replace(tzinfo=None) != naive else aware
 
 
 def parse_now(value: str, tz: tzinfo) -> datetime:
