@@ -83,9 +83,10 @@ def _walk(
         return
     for entry in entries:
         name = entry.name
-        if any(fnmatch.fnmatchcase(name, pattern) for pattern in ignore):
-            continue
         rel = prefix + name
+        # A pattern matches the name (`*.tmp`) or the path inside the seeds folder (`drafts/*`).
+        if any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(rel, p) for p in ignore):
+            continue
         try:
             is_dir = entry.is_dir()
             is_link = entry.is_symlink()
