@@ -94,10 +94,34 @@ class System:
     prepare: Callable[[Path, corpus_mod.CorpusPaths], list[str]]  # run dir -> argv
 
 
+_SNAPSHOT: list[Path] = []  # set by --feeds-rev: run feeds from an exported commit
+
+
 def feeds_command() -> list[str]:
-    """The installed `feeds` console script next to this Python (not a pyenv shim)."""
+    """The `feeds` console script next to this Python (not a pyenv shim), or the snapshot's."""
+    if _SNAPSHOT:
+        # What the console script does, with the exported tree first on sys.path.
+        code = f"import sys; sys.path.insert(0, {str(_SNAPSHOT[0])!r}); from feeds.cli import main; sys.exit(main())"  # noqa: E501
+        return [sys.executable, "-c", code]
     script = Path(sys.executable).parent / "feeds"
     return [str(script)] if script.exists() else [sys.executable, "-m", "feeds"]
+
+
+def export_feeds(rev: str, work: Path) -> str:
+    """git archive REV's feeds/ into work/feeds-<commit>/; returns the full commit id."""
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--verify", f"{rev}^{{commit}}"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    target = work / f"feeds-{commit[:12]}"
+    if not (target / "feeds" / "__init__.py").exists():
+        target.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", commit, "feeds"], capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    _SNAPSHOT[:] = [target]
+    return commit
 
 
 def prepare_feeds(run_dir: Path, paths: corpus_mod.CorpusPaths) -> list[str]:
@@ -507,6 +531,18 @@ def write_csv(runs: list[Run], path: Path) -> None:
             writer.writerow(asdict(run))
 
 
+def git_describe() -> str:
+    """HEAD's short id, '+dirty' when feeds/ has uncommitted changes."""
+    head = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short=10", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(REPO), "status", "--porcelain", "--", "feeds"],
+        capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    return f"{head}{'+dirty' if dirty else ''}"
+
+
 def load_text() -> str:
     """1-minute load average."""
     return f"{os.getloadavg()[0]:.2f}"
@@ -536,6 +572,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="skip the watcher-tick (100 000 files) and digest-throughput rows",
     )  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the run folders")
+    parser.add_argument(
+        "--feeds-rev", metavar="REV",
+        help="benchmark feeds as committed at REV (git archive), not the working tree",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s]
     if args.with_100k and 100_000 not in args.sizes:
@@ -552,6 +592,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     args.results.mkdir(parents=True, exist_ok=True)
+    if args.feeds_rev:
+        commit = export_feeds(args.feeds_rev, args.work)
+        print(f"feeds from commit {commit} (exported to {_SNAPSHOT[0]})", flush=True)
+        args.feeds_label = f"commit {commit[:10]}"
+    else:
+        args.feeds_label = "working tree " + git_describe()
     systems, versions, skipped = choose_systems(args)
     names = [s.name for s in systems]
     for line in skipped:
@@ -604,7 +650,7 @@ def render_report(
         "## Benchmark results",
         "",
         f"Run {started:%Y-%m-%d %H:%M} UTC on {platform.node() or 'this machine'}: "
-        f"{os.cpu_count()} CPUs, Python {versions['python']}; "
+        f"{os.cpu_count()} CPUs, Python {versions['python']}; feeds from {args.feeds_label}; "
         + ", ".join(f"{k} {v}" for k, v in versions.items() if k != "python")
         + f". Command: `python3 benchmarks/run.py {' '.join(sys.argv[1:])}`.",
         "",
