@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -13,11 +15,11 @@ from feeds import __version__
 from feeds.config import Config
 from feeds.db import manifest as db
 from feeds.errors import SeedError
-from feeds.model import Article, Entry
+from feeds.model import Article, Block, Entry
 from feeds.outputs import Output, make_key
 from feeds.plan import plan
 from feeds.publish import Publisher
-from feeds.seeds import SeedFile, read_article, read_bytes, scan, settle
+from feeds.seeds import SETTLE_SECONDS, Scan, SeedFile, read_article, read_bytes, scan, settle
 from feeds.slugs import assign_slugs, make_slug
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ log = logging.getLogger(__name__)
 class BuildResult:
     """What a build did, for the CLI and the scheduler."""
 
-    entries: tuple[Entry, ...]
+    published: int
     new: tuple[str, ...]
     written: tuple[str, ...]
     removed: tuple[str, ...]
@@ -52,13 +54,18 @@ def parse_fingerprint(config: Config) -> str:
     return make_key(__version__, config.site.timezone, str(config.seeds.max_bytes))
 
 
-def read_corpus(config: Config, conn: sqlite3.Connection) -> Corpus:
-    """Scan the seeds folder; parse only files the manifest does not already know."""
+def read_corpus(config: Config, conn: sqlite3.Connection, found: Scan | None = None) -> Corpus:
+    """Scan the seeds folder; parse only files the manifest does not already know.
+
+    Articles come without their bodies (blocks=()); bodies are in the manifest, for
+    feeds.db.manifest.load_body, once the caller saved Corpus.changed.
+    """
     fingerprint = parse_fingerprint(config)
     if db.get_meta(conn, "parse_fingerprint") != fingerprint:
         db.clear_manifest(conn)  # a cache: parse settings changed, so read every seed again
     known = db.load_manifest(conn)
-    found = scan(config.paths.seeds, config.ignore_patterns)
+    if found is None:
+        found = scan(config.paths.seeds, config.ignore_patterns)
     settled, moving = settle(found.files)
     errors = list(found.errors)
     changed: list[db.ManifestRow] = []
@@ -94,6 +101,7 @@ def read_corpus(config: Config, conn: sqlite3.Connection) -> Corpus:
 
 def _read_row(config: Config, seed: SeedFile, previous: db.ManifestRow | None) -> db.ManifestRow:
     article: Article | None = None
+    body: tuple[Block, ...] | None = None
     error: str | None = None
     sha = ""
     try:
@@ -102,10 +110,12 @@ def _read_row(config: Config, seed: SeedFile, previous: db.ManifestRow | None) -
         if previous is not None and previous.sha256 == sha:
             article, error = previous.article, previous.error
         else:
-            article = read_article(seed, data, config.site.tz)
+            full = read_article(seed, data, config.site.tz)
+            body = full.blocks
+            article = dataclasses.replace(full, blocks=())
     except SeedError as exc:
         error = exc.reason
-    return db.ManifestRow(seed.rel, seed.size, seed.mtime_ns, seed.inode, sha, article, error)
+    return db.ManifestRow(seed.rel, seed.size, seed.mtime_ns, seed.inode, sha, article, error, body)
 
 
 def publishable(
@@ -138,45 +148,79 @@ def entries_for(
 ) -> tuple[list[Entry], dict[str, str]]:
     """Entries newest first with permanent slugs; also the slug table after assignment."""
     oldest_first = sorted(live, key=lambda item: (item[0].date, item[0].id))
-    slugs = assign_slugs(((a.id, base_slug(a)) for a, _ in oldest_first), known_slugs)
+    wanted = ((a.id, base_slug(a)) for a, _ in oldest_first if a.id not in known_slugs)
+    slugs = assign_slugs(wanted, known_slugs)
     entries = [Entry(a, slugs[a.id]) for a, _ in reversed(oldest_first)]
     return entries, slugs
 
 
 def build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResult:
     """Bring the publish folder up to date with the seeds as of `now`."""
-    corpus = read_corpus(config, conn)
+    found = scan(config.paths.seeds, config.ignore_patterns)
+    out_dir = str(config.paths.out.resolve())
+    quick = _unchanged_since_last_build(config, conn, found, now, out_dir)
+    if quick is not None:
+        return quick
+    corpus = read_corpus(config, conn, found)
+    with db.transaction(conn):
+        db.save_manifest(conn, corpus.changed, corpus.removed)
+        db.set_meta(conn, "parse_fingerprint", parse_fingerprint(config))
     live, next_due = publishable(corpus.articles, now)
     known_slugs = db.load_slugs(conn)
     entries, slugs = entries_for(live, known_slugs)
     keys = {a.id: key for a, key in live}
     published_before = db.load_published(conn)
     publisher = Publisher(config.paths.out)
+    if db.get_meta(conn, "build_open") == "1":
+        publisher.sweep()  # the last build was killed: drop its staged temp files
+    db.set_meta(conn, "build_open", "1")
     written_keys: dict[str, str] = {}
-    out_dir = str(config.paths.out.resolve())
     previous = db.load_outputs(conn) if db.get_meta(conn, "out_dir") == out_dir else {}
     planned: set[str] = set()
-    for output in _progress(plan(config, entries, keys), len(entries)):
-        planned.add(output.path)
-        if previous.get(output.path) == output.key and publisher.exists(output.path):
-            continue
-        publisher.write(output.path, output.render())
-        written_keys[output.path] = output.key
-    stale = sorted(path for path in previous if path not in planned)
-    for path in stale:
-        publisher.remove(path)
-    publisher.sync()
+    try:
+        first_published = {
+            aid: datetime.fromisoformat(when) for aid, when in published_before.items()
+        }
+        for entry in entries:
+            first_published.setdefault(entry.id, now)
+        outputs = plan(config, entries, keys, BodyStore(conn), first_published)
+        for output in _progress(outputs, len(entries)):
+            planned.add(output.path)
+            if previous.get(output.path) == output.key and publisher.exists(output.path):
+                continue
+            publisher.write(output.path, output.render())
+            written_keys[output.path] = output.key
+        stale = sorted(path for path in previous if path not in planned)
+        for path in stale:
+            publisher.remove(path)
+        publisher.commit()
+    except BaseException:
+        publisher.abort()
+        raise
     new = tuple(e.id for e in entries if e.id not in published_before)
     new_slugs = {aid: slug for aid, slug in slugs.items() if aid not in known_slugs and aid in keys}
     with db.transaction(conn):
-        db.save_manifest(conn, corpus.changed, corpus.removed)
-        db.set_meta(conn, "parse_fingerprint", parse_fingerprint(config))
         db.save_slugs(conn, new_slugs)
-        db.mark_published(conn, ((e.id, e.article.date) for e in entries if e.id in new), now)
+        fresh = set(new)
+        db.mark_published(conn, ((e.id, e.article.date) for e in entries if e.id in fresh), now)
         if db.get_meta(conn, "out_dir") != out_dir:
             db.clear_outputs(conn)  # another publish folder: its files are not ours to track
             db.set_meta(conn, "out_dir", out_dir)
         db.save_outputs(conn, written_keys, stale)
+        db.set_meta(conn, "build_open", "0")
+        db.set_meta(
+            conn,
+            "last_build",
+            json.dumps(
+                {
+                    "signature": _signature(config, found, out_dir),
+                    "next_due": next_due.isoformat() if next_due else None,
+                    "published": len(entries),
+                    "skipped": [[e.path, e.reason] for e in corpus.errors],
+                    "unsettled": list(corpus.unsettled),
+                }
+            ),
+        )
     for path in publisher.written:
         log.debug("wrote %s", path)
     if config.feed.websub_hub:
@@ -184,7 +228,7 @@ def build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResul
 
         ping_hub(config, changed_feeds(publisher.written))
     return BuildResult(
-        entries=tuple(entries),
+        published=len(entries),
         new=new,
         written=tuple(publisher.written),
         removed=tuple(stale),
@@ -192,6 +236,69 @@ def build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResul
         next_due=next_due,
         unsettled=corpus.unsettled,
     )
+
+
+class BodyStore:
+    """Article bodies read from the manifest when a page or feed needs them."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __call__(self, article: Article) -> tuple[Block, ...]:
+        """The blocks of an article (from the state database)."""
+        return article.blocks or db.load_body(self.conn, article.source)
+
+
+def _signature(config: Config, found: Scan, out_dir: str) -> str:
+    """Everything a build's output depends on, short of reading the files."""
+    from feeds.templating import templates_fingerprint
+
+    return make_key(
+        parse_fingerprint(config),
+        repr(config),
+        templates_fingerprint(config),
+        out_dir,
+        *(f"{f.rel}\x00{f.size}\x00{f.mtime_ns}\x00{f.inode}" for f in found.files),
+        *(f"{e.path}\x00{e.reason}" for e in found.errors),
+    )
+
+
+def _unchanged_since_last_build(
+    config: Config, conn: sqlite3.Connection, found: Scan, now: datetime, out_dir: str
+) -> BuildResult | None:
+    """The last build's result when nothing it depends on changed, else None.
+
+    Nothing changed when the seeds' stat signature, the config and the templates are
+    the same, no held-back article has fallen due, and every output is still there.
+    """
+    raw = db.get_meta(conn, "last_build")
+    if raw is None:
+        return None
+    last = json.loads(raw)
+    if last["signature"] != _signature(config, found, out_dir):
+        return None
+    if last["next_due"] is not None and datetime.fromisoformat(last["next_due"]) <= now:
+        return None
+    publisher = Publisher(config.paths.out)
+    if not all(publisher.exists(path) for path in db.load_outputs(conn)):
+        return None
+    if last["unsettled"] or any(_is_young(seed) for seed in found.files):
+        return None
+    return BuildResult(
+        published=last["published"],
+        new=(),
+        written=(),
+        removed=(),
+        skipped=tuple(SeedError(path, reason) for path, reason in last["skipped"]),
+        next_due=datetime.fromisoformat(last["next_due"]) if last["next_due"] else None,
+        unsettled=tuple(last["unsettled"]),
+    )
+
+
+def _is_young(seed: SeedFile) -> bool:
+    import time
+
+    return time.time() - seed.mtime_ns / 1e9 < SETTLE_SECONDS
 
 
 def _progress(outputs: Iterator[Output], total_articles: int) -> Iterator[Output]:

@@ -15,6 +15,8 @@ _TRAILING = ".,;:!?…"
 
 def linkify(text: str) -> Markup:
     """Escape text and turn http(s) URLs in it into links."""
+    if "://" not in text:
+        return escape(text)
     out: list[str] = []
     last = 0
     for match in _URL.finditer(text):

@@ -13,13 +13,17 @@ def absolute(site: SiteConfig, path: str) -> str:
 
 
 def relative(from_page: str, to_path: str) -> str:
-    """A relative link from one publish-folder page to another path."""
-    start = posixpath.dirname(from_page) or "."
-    if to_path.endswith("/") or to_path == "":
-        target = to_path.rstrip("/") or "."
-        link = posixpath.relpath(target, start)
-        return "./" if link == "." else link + "/"
-    return posixpath.relpath(to_path, start)
+    """A relative link from one publish-folder page to another path ('x/' for a folder)."""
+    start = posixpath.dirname(from_page)
+    if start and (to_path + "/").startswith(start + "/"):
+        rest = to_path[len(start) + 1 :]
+        return rest or "./"
+    return root_prefix(from_page) + to_path if to_path else root_prefix(from_page) or "./"
+
+
+def root_prefix(page: str) -> str:
+    """'../' once per folder level of page: the way back to the publish folder's root."""
+    return "../" * page.count("/")
 
 
 def tag_uri(site: SiteConfig, specific: str) -> str:

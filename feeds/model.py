@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -57,3 +58,7 @@ class Entry:
     def path(self) -> str:
         """Path of the article page inside the publish folder."""
         return f"articles/{self.slug}.html"
+
+
+Bodies = Callable[[Article], tuple[Block, ...]]
+"""Where renderers get an article's body: build passes one that reads the state database."""

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from functools import partial
 
 from feeds import __version__
 from feeds.config import Config
-from feeds.model import Entry
+from feeds.model import Bodies, Entry
 from feeds.outputs import Output, make_key
 
 
-def plan(config: Config, entries: Sequence[Entry], keys: Mapping[str, str]) -> Iterator[Output]:
+def plan(
+    config: Config,
+    entries: Sequence[Entry],
+    keys: Mapping[str, str],
+    bodies: Bodies,
+    first_published: Mapping[str, datetime],
+) -> Iterator[Output]:
     """Pages, feeds (site, tags, sections, archives), discovery files and copied media.
 
     Rendering is lazy: the caller renders only outputs whose key changed.
@@ -33,12 +40,12 @@ def plan(config: Config, entries: Sequence[Entry], keys: Mapping[str, str]) -> I
             if image is not None:
                 images[entry.id] = image
     groups = collect_groups(entries)
-    yield from Pages(config, fingerprint).outputs(entries, keys, groups, images)
+    yield from Pages(config, fingerprint, bodies).outputs(entries, keys, groups, images)
 
-    feeds = Syndication(config, keys, images, fingerprint)
+    feeds = Syndication(config, keys, images, fingerprint, bodies)
     site = config.site
     home = Channel(site.title, site.description, "", "", "feed")
-    archives, newest_archive = feeds.archive_outputs(home, entries)
+    archives, newest_archive = feeds.archive_outputs(home, entries, first_published)
     yield from archives
     yield from feeds.outputs(home, entries, newest_archive)
     for group in groups:

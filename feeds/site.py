@@ -15,7 +15,7 @@ from feeds.content import blocks_to_html
 from feeds.groups import Group
 from feeds.links import absolute, relative
 from feeds.media import Image
-from feeds.model import Entry
+from feeds.model import Bodies, Entry
 from feeds.outputs import Output, make_key
 
 
@@ -67,9 +67,10 @@ def _entry_key(keys: Mapping[str, str], entries: Sequence[Entry]) -> Iterator[st
 class Pages:
     """Renders pages with a shared Jinja environment and common context."""
 
-    def __init__(self, config: Config, fingerprint: str) -> None:
+    def __init__(self, config: Config, fingerprint: str, bodies: Bodies) -> None:
         self.config = config
         self.fingerprint = fingerprint
+        self.bodies = bodies
         self.site_feeds = alternates(config.site.title, "")
 
     @cached_property
@@ -180,7 +181,7 @@ class Pages:
                 entry.path,
                 entry=entry,
                 article=entry.article,
-                body=blocks_to_html(entry.article.blocks),
+                body=blocks_to_html(self.bodies(entry.article)),
                 newer=newer,
                 older=older,
                 image=image,

@@ -15,7 +15,7 @@ from feeds.config import Config
 from feeds.content import blocks_to_html
 from feeds.links import absolute, relative, tag_uri
 from feeds.media import Image
-from feeds.model import Entry
+from feeds.model import Bodies, Entry
 from feeds.outputs import Output, make_key
 
 GENERATOR_URI = "https://pypi.org/project/feeds/"
@@ -55,7 +55,9 @@ class Syndication:
         keys: Mapping[str, str],
         images: Mapping[str, Image],
         fingerprint: str,
+        bodies: Bodies,
     ) -> None:
+        self.bodies = bodies
         self.config = config
         self.keys = keys
         self.images = images
@@ -84,32 +86,34 @@ class Syndication:
         yield Output(channel.prefix + "feed.json", key, lambda: self.json_feed(channel, newest))
 
     def archive_outputs(
-        self, channel: Channel, entries: Sequence[Entry]
+        self, channel: Channel, entries: Sequence[Entry], order: Mapping[str, datetime]
     ) -> tuple[list[Output], str]:
-        """Full RFC 5005 archive pages (oldest first, feed.max_items each) and the newest's path.
+        """RFC 5005 archive pages, feed.max_items articles each, and the newest page's path.
 
-        A page's entries never change once it is full; only full pages are archived, so
-        the subscription feed (the newest max_items) covers the rest.
+        Articles fill pages in the order they were first published (`order`: id -> when),
+        so a full page's articles never change, even when a back-dated article arrives
+        late: it joins the newest page. The newest page may be partial, so every article
+        is in exactly one page.
         """
         size = self.config.feed.max_items
-        oldest_first = list(reversed(entries))
-        full = len(oldest_first) // size
+        sequence = sorted(entries, key=lambda e: (order[e.id], e.article.date, e.id))
+        count = -(-len(sequence) // size)
         outputs: list[Output] = []
-        for number in range(1, full + 1):
-            page = oldest_first[(number - 1) * size : number * size]
+        for number in range(1, count + 1):
+            page = sequence[(number - 1) * size : number * size]
             path = f"archive/feed-{number}.xml"
             links = ArchiveLinks(
                 prev=f"archive/feed-{number - 1}.xml" if number > 1 else "",
-                next=f"archive/feed-{number + 1}.xml" if number < full else "",
+                next=f"archive/feed-{number + 1}.xml" if number < count else "",
                 current="atom.xml",
                 is_archive=True,
             )
-            newest_first = tuple(reversed(page))
+            newest_first = tuple(sorted(page, key=lambda e: (e.article.date, e.id), reverse=True))
             key = self._key("archive", repr(links), entries=newest_first)
             outputs.append(
                 Output(path, key, self._archive_renderer(channel, path, newest_first, links))
             )
-        return outputs, (f"archive/feed-{full}.xml" if full else "")
+        return outputs, (f"archive/feed-{count}.xml" if count else "")
 
     def _archive_renderer(
         self, channel: Channel, path: str, entries: tuple[Entry, ...], links: ArchiveLinks
@@ -166,7 +170,7 @@ class Syndication:
         fe.pubDate(when)
         fe.summary(article.summary or article.title)
         if self.config.feed.full_content:
-            fe.content(str(blocks_to_html(article.blocks)), type="html")
+            fe.content(str(blocks_to_html(self.bodies(article))), type="html")
         author = article.author or site.author
         fe.author({"name": author})
         fe.dc.dc_creator(author)
@@ -254,7 +258,7 @@ class Syndication:
                 "authors": [{"name": article.author or site.author}],
             }
             if config.feed.full_content:
-                item["content_html"] = str(blocks_to_html(article.blocks))
+                item["content_html"] = str(blocks_to_html(self.bodies(article)))
             else:
                 item["content_text"] = article.summary or article.title
             image = self.images.get(article.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from datetime import datetime
+from datetime import date, datetime, time
 from functools import cache
 from pathlib import Path
 
@@ -38,15 +38,23 @@ def make_env(config: Config) -> jinja2.Environment:
     tz = config.site.tz
     locale = babel_locale(config.site.language)
 
-    def date_long(value: datetime) -> str:
-        local = value.astimezone(tz)
-        text = format_date(local.date(), format="long", locale=locale)
-        if (local.hour, local.minute) != (0, 0):
-            text += ", " + format_time(local.time(), format="short", locale=locale)
+    @cache
+    def _long(day: date, hour: int, minute: int) -> str:
+        text = format_date(day, format="long", locale=locale)
+        if (hour, minute) != (0, 0):
+            text += ", " + format_time(time(hour, minute), format="short", locale=locale)
         return text
 
+    @cache
+    def _short(day: date) -> str:
+        return format_date(day, format="medium", locale=locale)
+
+    def date_long(value: datetime) -> str:
+        local = value.astimezone(tz)
+        return _long(local.date(), local.hour, local.minute)
+
     def date_short(value: datetime) -> str:
-        return format_date(value.astimezone(tz).date(), format="medium", locale=locale)
+        return _short(value.astimezone(tz).date())
 
     def iso(value: datetime) -> str:
         return value.astimezone(tz).isoformat()

@@ -20,7 +20,8 @@ TIMEOUT = 5.0
 def changed_feeds(written: Iterable[str]) -> list[str]:
     """The subscription feeds (site, tag, section) among written publish-folder paths."""
     return [
-        path for path in written
+        path
+        for path in written
         if path.rpartition("/")[2] in FEED_NAMES and not path.startswith("archive/")
     ]
 
@@ -36,7 +37,9 @@ def ping_hub(config: Config, paths: Iterable[str], timeout: float = TIMEOUT) -> 
         topic = absolute(config.site, path)
         body = urllib.parse.urlencode({"hub.mode": "publish", "hub.url": topic}).encode()
         request = urllib.request.Request(
-            hub, data=body, method="POST",
+            hub,
+            data=body,
+            method="POST",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
         try:

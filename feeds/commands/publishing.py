@@ -27,7 +27,7 @@ def cmd_build(args: argparse.Namespace, ctx: Context) -> int:
         ctx.report(error)
     log.info(
         "published %d articles (%d new), wrote %d files, removed %d",
-        len(result.entries),
+        result.published,
         len(result.new),
         len(result.written),
         len(result.removed),

@@ -21,8 +21,9 @@ class ManifestRow:
     mtime_ns: int
     inode: int
     sha256: str
-    article: Article | None
+    article: Article | None  # without its body (blocks=()); the body is stored apart
     error: str | None
+    body: tuple[Block, ...] | None = None  # set only when freshly parsed
 
     @property
     def signature(self) -> tuple[int, int, int]:
@@ -54,7 +55,7 @@ def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
 
 
 def article_to_json(article: Article) -> str:
-    """Serialise an Article for the manifest."""
+    """Serialise an Article's metadata (not its body) for the manifest."""
     return json.dumps(
         {
             "id": article.id,
@@ -62,7 +63,6 @@ def article_to_json(article: Article) -> str:
             "date": article.date.isoformat(),
             "title": article.title,
             "summary": article.summary,
-            "blocks": [[b.kind, b.text] for b in article.blocks],
             "author": article.author,
             "tags": list(article.tags),
             "image": article.image,
@@ -83,7 +83,7 @@ def article_from_json(text: str) -> Article:
         date=datetime.fromisoformat(raw["date"]),
         title=raw["title"],
         summary=raw["summary"],
-        blocks=tuple(Block(kind, text) for kind, text in raw["blocks"]),
+        blocks=(),
         author=raw["author"],
         tags=tuple(raw["tags"]),
         image=raw["image"],
@@ -91,6 +91,19 @@ def article_from_json(text: str) -> Article:
         slug_hint=raw["slug_hint"],
         draft=raw["draft"],
     )
+
+
+def body_to_json(blocks: tuple[Block, ...]) -> str:
+    """Serialise an article body."""
+    return json.dumps([[b.kind, b.text] for b in blocks], ensure_ascii=False)
+
+
+def load_body(conn: sqlite3.Connection, rel: str) -> tuple[Block, ...]:
+    """The stored body of the seed at rel (empty when unknown)."""
+    row = conn.execute("SELECT body FROM seeds WHERE rel = ?", (rel,)).fetchone()
+    if row is None or row[0] is None:
+        return ()
+    return tuple(Block(kind, text) for kind, text in json.loads(row[0]))
 
 
 def load_manifest(conn: sqlite3.Connection) -> dict[str, ManifestRow]:
@@ -109,11 +122,17 @@ def load_manifest(conn: sqlite3.Connection) -> dict[str, ManifestRow]:
 def save_manifest(
     conn: sqlite3.Connection, changed: Iterable[ManifestRow], removed: Iterable[str]
 ) -> None:
-    """Upsert changed rows and forget removed seeds (inside the caller's transaction)."""
+    """Upsert changed rows and forget removed seeds (inside the caller's transaction).
+
+    A row without a body keeps the body already stored (same content, new stat).
+    """
     conn.executemany("DELETE FROM seeds WHERE rel = ?", ((rel,) for rel in removed))
     conn.executemany(
-        "INSERT OR REPLACE INTO seeds (rel, size, mtime_ns, inode, sha256, article, error)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO seeds (rel, size, mtime_ns, inode, sha256, article, body, error)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT(rel) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,"
+        " inode = excluded.inode, sha256 = excluded.sha256, article = excluded.article,"
+        " body = COALESCE(excluded.body, seeds.body), error = excluded.error",
         (
             (
                 r.rel,
@@ -122,6 +141,7 @@ def save_manifest(
                 r.inode,
                 r.sha256,
                 article_to_json(r.article) if r.article else None,
+                body_to_json(r.body) if r.body is not None else None,
                 r.error,
             )
             for r in changed

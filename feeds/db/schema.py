@@ -18,6 +18,7 @@ MIGRATIONS: tuple[str, ...] = (
         inode INTEGER NOT NULL,
         sha256 TEXT NOT NULL,
         article TEXT,
+        body TEXT,
         error TEXT
     );
     CREATE TABLE slugs (article_id TEXT PRIMARY KEY, slug TEXT NOT NULL UNIQUE);
