@@ -3,16 +3,80 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+from pathlib import Path
 
-from feeds.cli import Context
-from feeds.errors import FeedsError
+from feeds.cli import EXIT_OK, EXIT_UNDELIVERED, EXIT_USAGE, LOCK_WAIT, Context
+from feeds.db.schema import connect
+from feeds.publish import locked
+
+log = logging.getLogger("feeds")
 
 
 def cmd_digest(args: argparse.Namespace, ctx: Context) -> int:
     """Write the week's digest; with --send, deliver it exactly once per subscriber."""
-    raise FeedsError("feeds digest is not available yet")
+    from feeds.digest_run import digest_tick
+
+    config = ctx.config
+    send = bool(args.send) and not args.dry_run
+    with locked(config.paths.state, LOCK_WAIT):
+        conn = connect(config.paths.state)
+        try:
+            tick = digest_tick(config, ctx.now, conn, send=send, week=args.week)
+        finally:
+            conn.close()
+    if tick.week is None:
+        log.info("nothing to do: no new digest due and no mail waiting (pending %d)", tick.deferred)
+    elif send:
+        log.info(
+            "%s: %d articles; sent %d, failed %d, pending %d",
+            tick.week or "digest",
+            tick.articles,
+            tick.sent,
+            tick.failed,
+            tick.deferred,
+        )
+    else:
+        log.info("%s: %d articles written; nothing sent (no --send)", tick.week, tick.articles)
+    if send and (tick.exit_code or tick.deferred):
+        return EXIT_UNDELIVERED
+    return EXIT_OK
 
 
 def cmd_subscribers(args: argparse.Namespace, ctx: Context) -> int:
     """add | remove | list | import subscribers in the state database."""
-    raise FeedsError("feeds subscribers is not available yet")
+    from feeds import subscribers as subs
+
+    conn = connect(ctx.config.paths.state)
+    try:
+        if args.action == "add":
+            status = subs.add(conn, args.email, args.name, ctx.now)
+            log.info("%s: %s", args.email.strip(), status.replace("_", " "))
+        elif args.action == "remove":
+            removed = subs.remove(conn, ctx.now, email=args.email, token=args.token)
+            log.info("removed" if removed else "already removed")
+        elif args.action == "list":
+            from feeds.db.mailing import list_subscribers
+
+            for person in list_subscribers(conn):
+                print(f"{person.email}\t{person.name}" if person.name else person.email)
+        elif args.action == "import":
+            result = subs.import_csv(conn, Path(args.file), ctx.now)
+            for line in result.errors:
+                print(f"feeds: {line}", file=sys.stderr)
+            log.info(
+                "imported %d new, %d already subscribed, %d unsubscribed earlier (kept out),"
+                " %d invalid",
+                result.added,
+                result.existing,
+                result.kept_removed,
+                len(result.errors),
+            )
+            return EXIT_USAGE if result.errors else EXIT_OK
+    except subs.SubscriberError as exc:
+        print(f"feeds: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        conn.close()
+    return EXIT_OK

@@ -40,17 +40,27 @@ MIGRATIONS: tuple[str, ...] = (
         week TEXT PRIMARY KEY,
         slot TEXT NOT NULL,
         start TEXT NOT NULL,
-        created_at TEXT NOT NULL
+        created_at TEXT NOT NULL,
+        queued_at TEXT,
+        done INTEGER NOT NULL DEFAULT 0,
+        articles INTEGER NOT NULL,
+        heading TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        marker TEXT NOT NULL,
+        web_html TEXT NOT NULL,
+        mail_html TEXT NOT NULL,
+        mail_text TEXT NOT NULL
     );
     CREATE TABLE digest_articles (
         article_id TEXT PRIMARY KEY,
-        week TEXT NOT NULL REFERENCES digests(week)
+        week TEXT NOT NULL REFERENCES digests(week),
+        position INTEGER NOT NULL
     );
     CREATE TABLE deliveries (
         week TEXT NOT NULL REFERENCES digests(week),
         subscriber_id INTEGER NOT NULL REFERENCES subscribers(id),
         state TEXT NOT NULL DEFAULT 'pending'
-            CHECK (state IN ('pending', 'sending', 'sent', 'temp_fail', 'perm_fail')),
+            CHECK (state IN ('pending', 'sending', 'sent', 'temp_fail', 'perm_fail', 'cancelled')),
         attempts INTEGER NOT NULL DEFAULT 0,
         last_error TEXT NOT NULL DEFAULT '',
         next_attempt TEXT,

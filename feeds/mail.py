@@ -1,0 +1,297 @@
+"""SMTP delivery of stored digests, exactly once per subscriber across crashes and reruns.
+
+Each delivery row goes pending -> sending -> sent | temp_fail | perm_fail, committed around
+every message. A crash can leave one row in 'sending': the message may or may not have been
+accepted. That row is sent again on the next run with the same Message-ID (at least once:
+a lost digest is worse than a duplicate a mail client can recognise as one).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import socket
+import sqlite3
+import ssl
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import TracebackType
+
+from feeds.config import Config, SmtpConfig
+from feeds.db import mailing as db
+from feeds.db.manifest import transaction
+from feeds.errors import MailError
+from feeds.message import Signer, build_message, recipient_for, sender
+
+log = logging.getLogger(__name__)
+
+# Retry a deferred message after these delays (the last one repeats) ...
+RETRY_DELAYS = (
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+    timedelta(hours=3),
+    timedelta(hours=6),
+)
+# ... and give it up as failed once its first attempt is this old (SPEC 4).
+GIVE_UP_AFTER = timedelta(days=3)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one SMTP transaction ended."""
+
+    state: db.DeliveryState
+    error: str = ""
+    reconnect: bool = False
+
+
+class SmtpSession:
+    """One SMTP connection reused for many messages; reopened after a drop."""
+
+    def __init__(self, smtp: SmtpConfig) -> None:
+        self.smtp = smtp
+        self.client: smtplib.SMTP | None = None
+        self.password = ""
+        if smtp.user:
+            self.password = os.environ.get(smtp.password_env, "")
+            if not self.password:
+                raise MailError(
+                    f"smtp.user is set but the environment variable {smtp.password_env}"
+                    " holding the password is empty"
+                )
+
+    def __enter__(self) -> SmtpSession:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def where(self) -> str:
+        """host:port for messages."""
+        return f"{self.smtp.host}:{self.smtp.port}"
+
+    def open(self) -> None:
+        """Connect, secure and log in; MailError when the server cannot be used."""
+        self.close()
+        smtp = self.smtp
+        context = ssl.create_default_context()
+        try:
+            if smtp.security == "tls":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    smtp.host, smtp.port, timeout=smtp.timeout, context=context
+                )
+            else:
+                client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+            self.client = client
+            client.ehlo()
+            if smtp.security == "starttls":
+                if not client.has_extn("starttls"):
+                    raise MailError(f"SMTP server {self.where} does not offer STARTTLS")
+                client.starttls(context=context)
+                client.ehlo()
+            if smtp.user:
+                client.login(smtp.user, self.password)
+        except MailError:
+            self.close()
+            raise
+        except smtplib.SMTPAuthenticationError as exc:
+            self.close()
+            raise MailError(
+                f"SMTP server {self.where} refused the login as {smtp.user}: {_reply(exc)}"
+            ) from None
+        except ssl.SSLError as exc:
+            self.close()
+            raise MailError(f"TLS with SMTP server {self.where} failed: {exc.reason}") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise MailError(f"cannot reach SMTP server {self.where}: {_describe(exc)}") from None
+
+    def close(self) -> None:
+        """Say QUIT if the connection still stands, then drop it."""
+        client, self.client = self.client, None
+        if client is None:
+            return
+        try:
+            client.quit()
+        except (OSError, smtplib.SMTPException):
+            client.close()
+
+    def ensure_open(self) -> None:
+        """Connect unless a connection stands (MailError when that fails)."""
+        if self.client is None or self.client.sock is None:
+            self.open()
+
+    def send(self, from_addr: str, to_addr: str, data: bytes) -> Outcome:
+        """One message to one recipient; the reply codes decide the outcome.
+
+        A connection found dead before the message began (an idle timeout) is reopened and
+        the message tried once more; one that dies after DATA leaves the message in doubt.
+        """
+        client: smtplib.SMTP | None = None
+        for first_try in (True, False):
+            self.ensure_open()
+            client = self.client
+            assert client is not None
+            try:
+                code, reply = client.mail(from_addr)
+            except (OSError, smtplib.SMTPException) as exc:
+                self.close()
+                if first_try:
+                    continue
+                return Outcome("temp_fail", f"connection lost: {_describe(exc)}", True)
+            break
+        if code != 250:
+            return self._refused(code, reply)
+        assert client is not None
+        try:
+            code, reply = client.rcpt(to_addr)
+            if code not in (250, 251):
+                return self._refused(code, reply)
+            code, reply = client.data(data)
+        except smtplib.SMTPResponseException as exc:
+            return self._refused(exc.smtp_code, exc.smtp_error)
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            return Outcome("temp_fail", f"connection lost: {_describe(exc)}", True)
+        if code != 250:
+            return self._refused(code, reply)
+        return Outcome("sent")
+
+    def _refused(self, code: int, reply: bytes | str) -> Outcome:
+        text = f"{code} {_text(reply)}"
+        if code == 421:
+            self.close()  # the server is closing the connection: the next message reconnects
+        elif self.client is not None:
+            try:
+                self.client.rset()
+            except (OSError, smtplib.SMTPException):
+                self.close()
+        if 500 <= code < 600:
+            return Outcome("perm_fail", text)
+        return Outcome("temp_fail", text, reconnect=code == 421)
+
+
+def _text(reply: bytes | str) -> str:
+    raw = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    return " ".join(raw.split())
+
+
+def _reply(exc: smtplib.SMTPResponseException) -> str:
+    return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _reply(exc)
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return "timed out"
+    return " ".join((str(exc) or type(exc).__name__).split())
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a delivery run did, and what is still waiting."""
+
+    sent: int
+    failed: int
+    deferred: int
+    attempted: int
+    error: str = ""
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait before the next try after `attempts` tries."""
+    return RETRY_DELAYS[min(max(attempts, 1), len(RETRY_DELAYS)) - 1]
+
+
+def deliver(config: Config, conn: sqlite3.Connection, now: datetime) -> Report:
+    """Send every due delivery of every queued digest that is not finished yet."""
+    weeks = db.open_weeks(conn)
+    sent = failed = attempted = 0
+    error = ""
+    due = [(week, db.due_deliveries(conn, week, now)) for week in weeks]
+    if any(rows for _, rows in due):
+        try:
+            signer = Signer(config)
+            from_addr = sender(config).addr_spec
+            with SmtpSession(config.smtp) as session:
+                for week, rows in due:
+                    digest = db.get_digest(conn, week)
+                    assert digest is not None
+                    for row in rows:
+                        outcome = _deliver_one(
+                            config, conn, now, session, signer, from_addr, digest, row
+                        )
+                        attempted += 1
+                        sent += outcome.state == "sent"
+                        failed += outcome.state == "perm_fail"
+        except MailError as exc:
+            error = str(exc)
+    with transaction(conn):
+        db.close_finished(conn, weeks)
+    counts = db.count_states(conn, weeks)
+    deferred = sum(counts.get(state, 0) for state in ("pending", "sending", "temp_fail"))
+    return Report(sent, failed, deferred, attempted, error)
+
+
+def _deliver_one(
+    config: Config,
+    conn: sqlite3.Connection,
+    now: datetime,
+    session: SmtpSession,
+    signer: Signer,
+    from_addr: str,
+    digest: db.DigestRow,
+    row: db.Delivery,
+) -> Outcome:
+    subscriber = row.subscriber
+    if row.state == "sending":
+        log.warning(
+            "%s: the message to %s may have gone out before an interruption;"
+            " sending it again with the same Message-ID",
+            digest.week,
+            subscriber.email,
+        )
+    data = signer.sign(
+        build_message(
+            config, digest, recipient_for(config, digest.week, subscriber), now
+        ).as_bytes()
+    )
+    session.ensure_open()
+    with transaction(conn):
+        db.mark_sending(conn, digest.week, subscriber.id, now)
+    try:
+        outcome = session.send(from_addr, subscriber.email, data)
+    except MailError:
+        with transaction(conn):  # it never reached the server: not in doubt
+            db.mark_result(conn, digest.week, subscriber.id, "pending", now, row.last_error)
+        raise
+    next_attempt = None
+    if outcome.state == "temp_fail":
+        first = db.parse_utc(row.first_attempt) if row.first_attempt else now
+        if now - first >= GIVE_UP_AFTER:
+            outcome = Outcome("perm_fail", f"gave up after 3 days: {outcome.error}")
+        else:
+            next_attempt = now + retry_delay(row.attempts + 1)
+    with transaction(conn):
+        db.mark_result(
+            conn, digest.week, subscriber.id, outcome.state, now, outcome.error, next_attempt
+        )
+    if outcome.state == "perm_fail":
+        log.warning("%s: %s failed: %s", digest.week, subscriber.email, outcome.error)
+    elif outcome.state == "temp_fail" and next_attempt is not None:
+        retry = next_attempt.astimezone(config.site.tz).strftime("%Y-%m-%d %H:%M")
+        log.warning(
+            "%s: %s deferred: %s (next try %s)", digest.week, subscriber.email, outcome.error, retry
+        )
+    else:
+        log.debug("%s: sent to %s", digest.week, subscriber.email)
+    return outcome
