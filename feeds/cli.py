@@ -131,8 +131,13 @@ def _handlers() -> dict[str, Handler]:
 
 
 def setup_logging(verbose: int, timestamps: bool = False) -> None:
-    """Quiet by default (cron mails only problems); -v info, -vv debug."""
+    """Quiet by default (cron mails only problems); -v info, -vv debug.
+
+    The daemon (timestamps) logs one info line per publish by default, and debug with -v.
+    """
     level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    if timestamps:
+        level = logging.INFO if verbose <= 0 else logging.DEBUG
     fmt = "%(asctime)s %(levelname)s %(message)s" if timestamps else "feeds: %(message)s"
     logging.basicConfig(level=level, format=fmt, stream=sys.stderr, force=True)
 

@@ -3,21 +3,77 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+from pathlib import Path
 
-from feeds.cli import Context
-from feeds.errors import FeedsError
+from feeds.cli import EXIT_OK, Context
+from feeds.errors import ConfigError
+from feeds.publish import LockBusy
+
+log = logging.getLogger("feeds")
 
 
 def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
-    """Create a new site folder."""
-    raise FeedsError("feeds init is not available yet")
+    """Create a new site folder and print the next two commands."""
+    from feeds.scaffold import create_site
+
+    target = Path(args.dir)
+    created = create_site(target, ctx.now)
+    print(f"Created {args.dir}: {', '.join(created)}")
+    print("Next:")
+    print(f"  cd {_quote(args.dir)} && feeds build")
+    print("  feeds serve")
+    return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
-    """One cron tick."""
-    raise FeedsError("feeds run is not available yet")
+    """One cron tick: build, then the due digest; exits 0 at once if another run holds the lock."""
+    from feeds.tick import locked_tick
+
+    try:
+        result = locked_tick(ctx.config, ctx.now, wait=0)
+    except LockBusy:
+        log.debug("another feeds process holds the lock; nothing to do")
+        return EXIT_OK
+    built = result.build
+    for error in built.skipped:
+        ctx.report(error)
+    log.info(
+        "published %d articles (%d new), wrote %d files, removed %d",
+        built.published,
+        len(built.new),
+        len(built.written),
+        len(built.removed),
+    )
+    if result.digest is not None and result.digest.week is not None:
+        tick = result.digest
+        log.info(
+            "digest %s: %d articles; %d sent, %d failed, %d deferred",
+            tick.week,
+            tick.articles,
+            tick.sent,
+            tick.failed,
+            tick.deferred,
+        )
+    return result.exit_code
 
 
 def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
-    """The scheduler daemon."""
-    raise FeedsError("feeds watch is not available yet")
+    """The scheduler daemon, until SIGTERM or SIGINT."""
+    if getattr(args, "now", None) or os.environ.get("FEEDS_NOW"):
+        raise ConfigError(
+            "feeds watch runs on the real clock; --now and FEEDS_NOW are for one-shot commands"
+        )
+    seeds = ctx.config.paths.seeds
+    if not seeds.is_dir():
+        raise ConfigError(f"paths.seeds: folder {seeds} not found")
+    from feeds.schedule import Daemon
+
+    return Daemon(ctx.config, ctx.seeds_label, ctx.verbose).run()
+
+
+def _quote(path: str) -> str:
+    import shlex
+
+    return shlex.quote(path)
