@@ -205,6 +205,13 @@ class Syndication:
         """Atom 1.0 (RFC 4287) with tag: ids, alternate/self links and RFC 5005 links."""
         fg = self._generator(channel, entries, path, ATOM_MIME)
         root = lxml.etree.fromstring(fg.atom_str(pretty=False, xml_declaration=False))
+        # feedgen writes entry links with href only (it reads rel, type... back from the new
+        # element instead of the dict): restore them, in the order they were given.
+        for element, fe in zip(root.iterfind(f"{{{ATOM_NS}}}entry"), fg.entry(), strict=True):
+            for link, wanted in zip(element.iterfind(f"{{{ATOM_NS}}}link"), fe.link(), strict=True):
+                for key in ("rel", "type", "hreflang", "title", "length"):
+                    if wanted.get(key):
+                        link.set(key, str(wanted[key]))
         site = self.config.site
         anchor = root.find(f"{{{ATOM_NS}}}link")
         added = []
