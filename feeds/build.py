@@ -279,8 +279,8 @@ def _unchanged_since_last_build(
         return None
     if last["next_due"] is not None and datetime.fromisoformat(last["next_due"]) <= now:
         return None
-    publisher = Publisher(config.paths.out)
-    if not all(publisher.exists(path) for path in db.load_outputs(conn)):
+    present = Publisher(config.paths.out).listing()
+    if not present.issuperset(db.load_outputs(conn)):
         return None
     if last["unsettled"] or any(_is_young(seed) for seed in found.files):
         return None

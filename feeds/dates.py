@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
-from dateutil.parser import isoparse
-
 MONTHS: dict[str, int] = {}
 _NAMES = (
     ("january jan", "січня січень"),
@@ -80,6 +78,8 @@ def _to_datetime(match: re.Match[str], tz: tzinfo) -> datetime:
     shown = match.group(0)
     try:
         if groups.get("iso"):
+            from dateutil.parser import isoparse
+
             when = isoparse(groups["iso"].replace(" ", "T", 1))
         else:
             month = int(groups["m"]) if groups.get("m") else MONTHS[groups["mon"].lower()]
@@ -124,6 +124,8 @@ def _localize(naive: datetime, tz: tzinfo) -> datetime:
 
 def parse_now(value: str, tz: tzinfo) -> datetime:
     """--now / FEEDS_NOW: an ISO date or datetime, naive meaning site time."""
+    from dateutil.parser import isoparse
+
     try:
         when = isoparse(value.strip())
     except ValueError:

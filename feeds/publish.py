@@ -155,6 +155,24 @@ class Publisher:
             raise PublishError(f"{path}: cannot remove: {exc.strerror}") from None
         self._dirs.add(path.parent)
 
+    def listing(self) -> set[str]:
+        """Every file in the publish folder, as relative paths."""
+        found: set[str] = set()
+        stack = [("", str(self.root))]
+        while stack:
+            prefix, folder = stack.pop()
+            try:
+                entries = os.scandir(folder)
+            except OSError:
+                continue
+            with entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((prefix + entry.name + "/", entry.path))
+                    else:
+                        found.add(prefix + entry.name)
+        return found
+
     def exists(self, rel: str) -> bool:
         """Whether rel is present in the publish folder."""
         return safe_join(self.root, rel).is_file()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,10 +25,15 @@ class SeedFile:
     """A candidate seed: where it is and what stat said about it."""
 
     rel: str
-    path: Path
+    location: str | Path  # full path; a plain string from the scan, which is cheaper
     size: int
     mtime_ns: int
     inode: int
+
+    @property
+    def path(self) -> Path:
+        """The file's full path."""
+        return Path(self.location)
 
     @property
     def stem(self) -> str:
@@ -57,22 +63,30 @@ def scan(root: Path, ignore: tuple[str, ...]) -> Scan:
     if not root.is_dir():
         raise SeedError(str(root), "seeds folder not found")
     seen_dirs = {real_root}
-    for rel, entry in _walk(root, "", real_root, ignore, seen_dirs, errors):
+    ignored = ignore_matcher(ignore)
+    for rel, entry in _walk(root, "", real_root, ignored, seen_dirs, errors):
         try:
             st = entry.stat()
         except OSError as exc:
             errors.append(SeedError(rel, f"cannot read: {exc.strerror}"))
             continue
-        files.append(SeedFile(rel, Path(entry.path), st.st_size, st.st_mtime_ns, st.st_ino))
+        files.append(SeedFile(rel, entry.path, st.st_size, st.st_mtime_ns, st.st_ino))
     files.sort(key=lambda f: f.rel)
     return Scan(tuple(files), tuple(errors))
+
+
+def ignore_matcher(patterns: tuple[str, ...]) -> Callable[[str], object]:
+    """One compiled test for all glob patterns (fnmatch semantics, case-sensitive)."""
+    if not patterns:
+        return lambda text: None
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns)).match
 
 
 def _walk(
     folder: Path,
     prefix: str,
     real_root: Path,
-    ignore: tuple[str, ...],
+    ignored: Callable[[str], object],
     seen_dirs: set[Path],
     errors: list[SeedError],
 ) -> Iterator[tuple[str, os.DirEntry[str]]]:
@@ -85,7 +99,7 @@ def _walk(
         name = entry.name
         rel = prefix + name
         # A pattern matches the name (`*.tmp`) or the path inside the seeds folder (`drafts/*`).
-        if any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(rel, p) for p in ignore):
+        if ignored(name) or ignored(rel):
             continue
         try:
             is_dir = entry.is_dir()
@@ -106,7 +120,7 @@ def _walk(
             if real in seen_dirs:
                 continue
             seen_dirs.add(real)
-            yield from _walk(Path(entry.path), rel + "/", real_root, ignore, seen_dirs, errors)
+            yield from _walk(Path(entry.path), rel + "/", real_root, ignored, seen_dirs, errors)
         elif name.endswith(SUFFIXES) and name.rsplit(".", 1)[0]:
             yield rel, entry
 
@@ -142,7 +156,7 @@ def read_bytes(seed: SeedFile, max_bytes: int) -> bytes:
             seed.rel, f"file is {seed.size} bytes, larger than seeds.max_bytes ({max_bytes})"
         )
     try:
-        with open(seed.path, "rb") as handle:
+        with open(seed.location, "rb") as handle:
             data = handle.read(max_bytes + 1)
     except IsADirectoryError:
         raise SeedError(seed.rel, "is a folder, not a file") from None

@@ -7,12 +7,13 @@ import tomllib
 from datetime import date, datetime, time
 from functools import cache
 from pathlib import Path
-
-import jinja2
-from babel.dates import format_date, format_time
+from typing import TYPE_CHECKING
 
 from feeds.config import Config
 from feeds.groups import group_slug
+
+if TYPE_CHECKING:
+    import jinja2
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 
@@ -27,6 +28,9 @@ def template_dirs(config: Config) -> list[Path]:
 
 def make_env(config: Config) -> jinja2.Environment:
     """An autoescaping environment with the date filters in the site's language."""
+    import jinja2
+    from babel.dates import format_date, format_time
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(config)]),
         autoescape=True,
