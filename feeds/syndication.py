@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import lxml.etree  # feedgen.util uses lxml.etree without importing it
 from feedgen.feed import FeedGenerator
+from markupsafe import escape
 
 from feeds import __version__
 from feeds.config import Config
@@ -168,7 +169,8 @@ class Syndication:
         fe.published(when)
         fe.updated(when)
         fe.pubDate(when)
-        fe.summary(article.summary or article.title)
+        # RSS <description> is HTML, so the plain-text summary goes in escaped (Atom: type=html).
+        fe.summary(str(escape(article.summary or article.title)), type="html")
         if self.config.feed.full_content:
             fe.content(str(blocks_to_html(self.bodies(article))), type="html")
         author = article.author or site.author

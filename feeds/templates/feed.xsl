@@ -36,7 +36,8 @@ a { color: #0b57d0; }
 <div class="item">
 <h2><a href="{link}"><xsl:value-of select="title"/></a></h2>
 <p class="date"><xsl:value-of select="pubDate"/></p>
-<p><xsl:value-of select="description"/></p>
+<!-- description is escaped HTML of plain text: unescaped once it is that text again -->
+<p><xsl:value-of select="description" disable-output-escaping="yes"/></p>
 </div>
 </xsl:for-each>
 </xsl:template>
@@ -48,7 +49,7 @@ a { color: #0b57d0; }
 <div class="item">
 <h2><a href="{atom:link[@rel='alternate']/@href}"><xsl:value-of select="atom:title"/></a></h2>
 <p class="date"><xsl:value-of select="substring(atom:published, 1, 10)"/></p>
-<p><xsl:value-of select="atom:summary"/></p>
+<p><xsl:value-of select="atom:summary" disable-output-escaping="yes"/></p>
 </div>
 </xsl:for-each>
 </xsl:template>
