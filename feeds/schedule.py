@@ -220,11 +220,12 @@ class Daemon:
                 self._reported.add((error.path, error.reason))
                 log.warning("%s/%s: %s", self.seeds_label, error.path, error.reason)
         if built.new:
-            count = len(built.new)
-            log.info("published %d article%s", count, "" if count == 1 else "s")
+            log.info("published %s", _count(len(built.new), "article"))
             log.debug("new: %s", ", ".join(built.new))
         elif built.written or built.removed:
-            log.info("updated %d files, removed %d", len(built.written), len(built.removed))
+            log.info(
+                "updated %s, removed %d", _count(len(built.written), "file"), len(built.removed)
+            )
         if digest and result.digest is not None:
             self._digest_done(result)
 
@@ -260,3 +261,7 @@ class Daemon:
 
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
