@@ -7,9 +7,10 @@ import hashlib
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from feeds import __version__
 from feeds.config import Config
@@ -17,8 +18,9 @@ from feeds.db import manifest as db
 from feeds.errors import SeedError
 from feeds.model import Article, Block, Entry
 from feeds.outputs import Output, make_key
+from feeds.parallel import fork_map, workers_available
 from feeds.plan import plan
-from feeds.publish import Publisher
+from feeds.publish import Publisher, Staged
 from feeds.seeds import SETTLE_SECONDS, Scan, SeedFile, read_article, read_bytes, scan, settle
 from feeds.slugs import assign_slugs, make_slug
 
@@ -57,8 +59,8 @@ def parse_fingerprint(config: Config) -> str:
 def read_corpus(config: Config, conn: sqlite3.Connection, found: Scan | None = None) -> Corpus:
     """Scan the seeds folder; parse only files the manifest does not already know.
 
-    Articles come without their bodies (blocks=()); bodies are in the manifest, for
-    feeds.db.manifest.load_body, once the caller saved Corpus.changed.
+    Articles come without their bodies (blocks=()): freshly parsed seeds are saved to
+    the manifest as they are read, and bodies are read back with feeds.db.manifest.load_body.
     """
     fingerprint = parse_fingerprint(config)
     if db.get_meta(conn, "parse_fingerprint") != fingerprint:
@@ -68,23 +70,33 @@ def read_corpus(config: Config, conn: sqlite3.Connection, found: Scan | None = N
         found = scan(config.paths.seeds, config.ignore_patterns)
     settled, moving = settle(found.files)
     errors = list(found.errors)
+    rows = [known.get(seed.rel) for seed in settled]
+    stale = [
+        index
+        for index, (seed, row) in enumerate(zip(settled, rows, strict=True))
+        if row is None or row.signature != seed.signature
+    ]
     changed: list[db.ManifestRow] = []
-    rows: list[db.ManifestRow] = []
-    for seed in settled:
-        row = known.get(seed.rel)
-        if row is None or row.signature != seed.signature:
-            row = _read_row(config, seed, row)
-            changed.append(row)
-        rows.append(row)
+    batch: list[db.ManifestRow] = []
+    for index, fresh in zip(stale, _read_rows(config, settled, rows, stale), strict=True):
+        batch.append(fresh)
+        light = dataclasses.replace(fresh, body=None)  # bodies live in the database only
+        rows[index] = light
+        changed.append(light)
+        if len(batch) >= 500:
+            _save_rows(conn, batch)
+            batch = []
+    _save_rows(conn, batch)
+    found_rows = [row for row in rows if row is not None]
     for seed in moving:
         row = known.get(seed.rel)
         if row is not None:
-            rows.append(row)  # its last published version stays until it settles
+            found_rows.append(row)  # its last published version stays until it settles
     present = {seed.rel for seed in found.files}
     removed = tuple(rel for rel in known if rel not in present)
     articles: list[tuple[Article, str]] = []
     owner: dict[str, str] = {}
-    for row in sorted(rows, key=lambda r: r.rel):
+    for row in sorted(found_rows, key=lambda r: r.rel):
         if row.error is not None or row.article is None:
             errors.append(SeedError(row.rel, row.error or "unreadable"))
             continue
@@ -97,6 +109,36 @@ def read_corpus(config: Config, conn: sqlite3.Connection, found: Scan | None = N
     return Corpus(
         tuple(articles), tuple(errors), tuple(changed), removed, tuple(s.rel for s in moving)
     )
+
+
+PARALLEL_THRESHOLD = 1000
+
+
+def _read_rows(
+    config: Config,
+    seeds: Sequence[SeedFile],
+    previous: Sequence[db.ManifestRow | None],
+    indexes: Sequence[int],
+) -> Iterator[db.ManifestRow]:
+    """Read and parse the seeds at indexes, in worker processes when there are many."""
+
+    def task(position: int) -> db.ManifestRow:
+        index = indexes[position]
+        return _read_row(config, seeds[index], previous[index])
+
+    workers = workers_available(len(indexes), PARALLEL_THRESHOLD)
+    if not workers:
+        yield from (task(position) for position in range(len(indexes)))
+        return
+    for chunk in fork_map(task, len(indexes), workers, chunk=250):
+        yield from chunk
+
+
+def _save_rows(conn: sqlite3.Connection, rows: list[db.ManifestRow]) -> None:
+    """Store freshly parsed seeds (the manifest is a cache: saving early is always safe)."""
+    if rows:
+        with db.transaction(conn):
+            db.save_manifest(conn, rows, ())
 
 
 def _read_row(config: Config, seed: SeedFile, previous: db.ManifestRow | None) -> db.ManifestRow:
@@ -163,7 +205,7 @@ def build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResul
         return quick
     corpus = read_corpus(config, conn, found)
     with db.transaction(conn):
-        db.save_manifest(conn, corpus.changed, corpus.removed)
+        db.save_manifest(conn, (), corpus.removed)
         db.set_meta(conn, "parse_fingerprint", parse_fingerprint(config))
     live, next_due = publishable(corpus.articles, now)
     known_slugs = db.load_slugs(conn)
@@ -184,12 +226,13 @@ def build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResul
         for entry in entries:
             first_published.setdefault(entry.id, now)
         outputs = plan(config, entries, keys, BodyStore(conn), first_published)
-        for output in _progress(outputs, len(entries)):
+        todo: list[Output] = []
+        for output in outputs:
             planned.add(output.path)
-            if previous.get(output.path) == output.key and publisher.exists(output.path):
-                continue
-            publisher.write(output.path, output.render())
-            written_keys[output.path] = output.key
+            if previous.get(output.path) != output.key or not publisher.exists(output.path):
+                todo.append(output)
+        _render_all(todo, publisher)
+        written_keys.update((output.path, output.key) for output in todo)
         stale = sorted(path for path in previous if path not in planned)
         for path in stale:
             publisher.remove(path)
@@ -301,13 +344,42 @@ def _is_young(seed: SeedFile) -> bool:
     return time.time() - seed.mtime_ns / 1e9 < SETTLE_SECONDS
 
 
-def _progress(outputs: Iterator[Output], total_articles: int) -> Iterator[Output]:
+def _render_all(todo: Sequence[Output], publisher: Publisher) -> None:
+    """Render and stage every output in todo, spread over worker processes when many."""
+    workers = workers_available(len(todo), PARALLEL_THRESHOLD)
+    with _progress(len(todo)) as bar:
+        if not workers:
+            for output in todo:
+                publisher.write(output.path, output.render())
+                bar.update(1)
+            return
+
+        def task(index: int) -> Staged | None:
+            output = todo[index]
+            return publisher.stage(output.path, output.render())
+
+        for chunk in fork_map(task, len(todo), workers, chunk=200):
+            publisher.adopt(item for item in chunk if item is not None)
+            bar.update(len(chunk))
+
+
+class _NoBar:
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, count: int) -> None:
+        """Nothing to show."""
+
+
+def _progress(total: int) -> Any:
     """A progress bar on a terminal for long builds (tqdm shows it only after 2 s)."""
     import sys
 
-    if not sys.stderr.isatty() or total_articles < 200:
-        yield from outputs
-        return
+    if not sys.stderr.isatty() or total < 500:
+        return _NoBar()
     from tqdm import tqdm
 
-    yield from tqdm(outputs, total=total_articles + 8, unit="file", delay=2.0, leave=False)
+    return tqdm(total=total, unit="file", delay=2.0, leave=False, file=sys.stderr)

@@ -7,7 +7,7 @@ import fcntl
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path, PurePosixPath
 
@@ -65,6 +65,10 @@ def _makedirs(folder: Path) -> None:
         os.chmod(item, DIR_MODE)
 
 
+Staged = tuple[str, Path, Path]
+"""A file written beside its target: (publish path, temp file, target)."""
+
+
 class Publisher:
     """Writes files under the publish folder, skipping those whose bytes are unchanged.
 
@@ -74,7 +78,6 @@ class Publisher:
     """
 
     BATCH_FILES = 2000
-    BATCH_BYTES = 64 * 1024 * 1024
     FSYNC_EACH_BELOW = 16
 
     def __init__(self, root: Path) -> None:
@@ -82,14 +85,28 @@ class Publisher:
         self.written: list[str] = []
         self._dirs: set[Path] = set()
         self._pending: list[tuple[str, Path, Path]] = []
-        self._pending_bytes = 0
 
     def write(self, rel: str, data: bytes) -> bool:
-        """Stage rel if its bytes differ; True when the file will change."""
+        """Stage rel if its bytes differ (renamed into place in batches); True if it will change."""
+        staged = self.stage(rel, data)
+        if staged is None:
+            return False
+        self.adopt([staged])
+        return True
+
+    def adopt(self, items: Iterable[Staged]) -> None:
+        """Take staged files (possibly from worker processes) into the next batch."""
+        for item in items:
+            self._pending.append(item)
+            if len(self._pending) >= self.BATCH_FILES:
+                self.flush()
+
+    def stage(self, rel: str, data: bytes) -> Staged | None:
+        """Write data to a temp file beside rel, unless rel already holds exactly data."""
         path = safe_join(self.root, rel)
         try:
             if path.stat().st_size == len(data) and path.read_bytes() == data:
-                return False
+                return None
         except FileNotFoundError:
             pass
         except NotADirectoryError:
@@ -111,11 +128,7 @@ class Publisher:
         except OSError as exc:
             self.abort()
             raise PublishError(f"{path}: cannot write: {exc.strerror or exc}") from None
-        self._pending.append((rel, Path(tmp), path))
-        self._pending_bytes += len(data)
-        if len(self._pending) >= self.BATCH_FILES or self._pending_bytes >= self.BATCH_BYTES:
-            self.flush()
-        return True
+        return (rel, Path(tmp), path)
 
     def flush(self) -> None:
         """Make staged files durable, then rename them into place."""
@@ -135,14 +148,12 @@ class Publisher:
             self.abort()
             raise PublishError(f"{self.root}: cannot write: {exc.strerror or exc}") from None
         self._pending = []
-        self._pending_bytes = 0
 
     def abort(self) -> None:
         """Drop staged files that were not renamed yet (their targets stay as they were)."""
         for _, tmp, _ in self._pending:
             _unlink(tmp)
         self._pending = []
-        self._pending_bytes = 0
 
     def remove(self, rel: str) -> None:
         """Delete a file this tool wrote earlier and no longer produces."""

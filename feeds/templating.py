@@ -43,22 +43,22 @@ def make_env(config: Config) -> jinja2.Environment:
     locale = babel_locale(config.site.language)
 
     @cache
-    def _long(day: date, hour: int, minute: int) -> str:
-        text = format_date(day, format="long", locale=locale)
-        if (hour, minute) != (0, 0):
-            text += ", " + format_time(time(hour, minute), format="short", locale=locale)
-        return text
+    def _date(day: date, form: str) -> str:
+        return str(format_date(day, format=form, locale=locale))
 
     @cache
-    def _short(day: date) -> str:
-        return format_date(day, format="medium", locale=locale)
+    def _time(hour: int, minute: int) -> str:
+        return str(format_time(time(hour, minute), format="short", locale=locale))
 
     def date_long(value: datetime) -> str:
         local = value.astimezone(tz)
-        return _long(local.date(), local.hour, local.minute)
+        text = _date(local.date(), "long")
+        if local.hour or local.minute:
+            text += ", " + _time(local.hour, local.minute)
+        return text
 
     def date_short(value: datetime) -> str:
-        return _short(value.astimezone(tz).date())
+        return _date(value.astimezone(tz).date(), "medium")
 
     def iso(value: datetime) -> str:
         return value.astimezone(tz).isoformat()
