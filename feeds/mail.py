@@ -107,6 +107,12 @@ class SmtpSession:
             raise MailError(
                 f"SMTP server {self.where} refused the login as {smtp.user}: {_reply(exc)}"
             ) from None
+        except ssl.SSLCertVerificationError as exc:
+            self.close()
+            raise MailError(
+                f"TLS with SMTP server {self.where} failed: certificate verify failed:"
+                f" {exc.verify_message}"
+            ) from None
         except ssl.SSLError as exc:
             self.close()
             raise MailError(f"TLS with SMTP server {self.where} failed: {exc.reason}") from None

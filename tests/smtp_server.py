@@ -103,7 +103,7 @@ class Handler:
         return "250 OK queued"
 
 
-class TestServer:
+class SmtpTestServer:
     """A running server: its port, the handler's stored messages, and controls."""
 
     def __init__(self, controller: Controller, handler: Handler, port: int) -> None:
@@ -127,7 +127,9 @@ class TestServer:
         self.handler.drop_at.update(numbers)
 
     def hold_at(self, number: int) -> None:
-        """Store message `number`, then wait to reply until release() (see `held`)."""
+        """Store message `number` (counted from the start), then withhold the reply until
+        release(); `held` is set once it is stored."""
+        self.handler.held.clear()
         self.handler.hold_at = number
 
     @property
@@ -160,7 +162,7 @@ def smtp_server(
     implicit_tls: bool = False,
     logins: dict[str, str] | None = None,
     **smtp_options: Any,
-) -> Iterator[TestServer]:
+) -> Iterator[SmtpTestServer]:
     """Run an aiosmtpd server in a thread for the duration of the block.
 
     tls_context: offer STARTTLS with it (or, with implicit_tls, speak TLS from the start).
@@ -195,7 +197,7 @@ def smtp_server(
     else:
         raise RuntimeError("no free port for the test SMTP server")
     try:
-        yield TestServer(controller, handler, port)
+        yield SmtpTestServer(controller, handler, port)
     finally:
         if handler._release is not None:
             controller.loop.call_soon_threadsafe(handler._release.set)
