@@ -8,7 +8,7 @@ import pytest
 
 from feeds.config import DEFAULT_IGNORE
 from feeds.errors import SeedError
-from feeds.seeds import SeedFile, read_article, read_bytes, scan
+from feeds.seeds import SeedFile, read_article, read_bytes, scan, settle
 from tests.conftest import Site
 
 GOOD = "date 2026-02-20\n\nТекст статті, що має зміст.\n"
@@ -181,3 +181,51 @@ def test_article_id_is_the_stem_in_any_folder(site: Site) -> None:
     article = read_article(seed, seed.path.read_bytes(), site.config().site.tz)
     assert article.id == "000_91005bd04970e0af"
     assert article.section == "2026"
+
+
+# Files still being written ----------------------------------------------------------------------
+
+
+def test_old_files_are_settled_without_a_pause(site: Site) -> None:
+    site.seed("001_a.txt", GOOD)
+    files = scan(site.seeds, DEFAULT_IGNORE).files
+    pauses: list[float] = []
+    settled, moving = settle(
+        files, wall_clock=lambda: files[0].mtime_ns / 1e9 + 5, pause=pauses.append
+    )
+    assert (settled, moving, pauses) == (files, (), [])
+
+
+def test_young_file_that_stays_still_is_settled_after_a_pause(site: Site) -> None:
+    site.seed("001_a.txt", GOOD)
+    files = scan(site.seeds, DEFAULT_IGNORE).files
+    pauses: list[float] = []
+    settled, moving = settle(
+        files, wall_clock=lambda: files[0].mtime_ns / 1e9 + 0.2, pause=pauses.append
+    )
+    assert (settled, moving) == (files, ())
+    assert len(pauses) == 1
+
+
+def test_young_file_still_growing_is_left_for_the_next_run(site: Site) -> None:
+    site.seed("001_a.txt", GOOD)
+    path = site.seed("002_b.txt", GOOD)
+    files = scan(site.seeds, DEFAULT_IGNORE).files
+
+    def writer_appends(_: float) -> None:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write("Ще один рядок.\n")
+
+    young = files[1].mtime_ns / 1e9 + 0.2
+    settled, moving = settle(files, wall_clock=lambda: young, pause=writer_appends)
+    assert [f.rel for f in settled] == ["001_a.txt"]
+    assert [f.rel for f in moving] == ["002_b.txt"]
+
+
+def test_young_file_removed_during_the_pause_is_left_for_the_next_run(site: Site) -> None:
+    path = site.seed("001_a.txt", GOOD)
+    files = scan(site.seeds, DEFAULT_IGNORE).files
+    settled, moving = settle(
+        files, wall_clock=lambda: files[0].mtime_ns / 1e9, pause=lambda _: path.unlink()
+    )
+    assert (settled, [f.rel for f in moving]) == ((), ["001_a.txt"])
