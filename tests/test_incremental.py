@@ -1,0 +1,156 @@
+"""Incremental builds give byte-for-byte the output of a cold build, whatever changed."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from feeds.build import build
+from feeds.config import Config
+from feeds.dates import parse_now
+from feeds.db.schema import DB_NAME, connect
+from tests.conftest import Site
+
+TOML = """
+[site]
+title = "Incremental"
+base_url = "https://news.example.org/"
+language = "uk"
+timezone = "Europe/Kyiv"
+id_year = 2026
+
+[paths]
+seeds = "seeds"
+out = "public"
+state = "state"
+
+[feed]
+max_items = 4
+page_size = 3
+"""
+
+WORDS = [
+    "Київ",
+    "Львів",
+    "дрони",
+    "енергетика",
+    "школа",
+    "порт",
+    "метро",
+    "вибори",
+    "зима",
+    "весна",
+    "уряд",
+    "ринок",
+]
+TAGS = ["Київ", "Економіка", "Культура", "Освіта"]
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def _cold_build(config: Config, now: datetime, scratch: Path) -> dict[str, bytes]:
+    """Build into a fresh folder from a copy of the permanent state (slugs, first publication)."""
+    state = scratch / "state"
+    state.mkdir(parents=True)
+    source = sqlite3.connect(config.paths.state / DB_NAME)
+    target = sqlite3.connect(state / DB_NAME)
+    source.backup(target)
+    source.close()
+    target.execute("DELETE FROM seeds")
+    target.execute("DELETE FROM outputs")
+    target.execute("DELETE FROM meta")
+    target.commit()
+    target.close()
+    cold = config.replace_paths(out=scratch / "public", state=state)
+    conn = connect(cold.paths.state)
+    try:
+        build(cold, now, conn)
+    finally:
+        conn.close()
+    return _tree(cold.paths.out)
+
+
+def _seed_text(rng: random.Random, day: int, hour: int) -> str:
+    words = rng.sample(WORDS, 6)
+    tags = ", ".join(rng.sample(TAGS, rng.randint(0, 2)))
+    title = " ".join(words[:3]).capitalize()
+    body = " ".join(words) + "."
+    return f"title: {title}\ndate: 2026-02-{day:02d} {hour:02d}:00\ntags: {tags}\n\n{body}\n"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_incremental_build_equals_cold_build_after_random_changes(
+    make_site: object, tmp_path: Path, seed: int
+) -> None:
+    site: Site = make_site(TOML)  # type: ignore[operator]
+    rng = random.Random(seed)
+    config = site.config()
+    now = parse_now("2026-02-20T12:00", config.site.tz)
+    names: list[str] = []
+    for step in range(14):
+        action = rng.choice(["add", "add", "edit", "delete"]) if names else "add"
+        if action == "add":
+            name = f"{step:03d}_{rng.randrange(16**6):06x}.txt"
+            names.append(name)
+            site.seed(name, _seed_text(rng, rng.randint(1, 27), rng.randint(0, 23)))
+        elif action == "edit":
+            site.seed(rng.choice(names), _seed_text(rng, rng.randint(1, 27), rng.randint(0, 23)))
+        else:
+            victim = names.pop(rng.randrange(len(names)))
+            (site.seeds / victim).unlink()
+        now += timedelta(hours=rng.choice([0, 6, 30]))
+        conn = connect(config.paths.state)
+        try:
+            build(config, now, conn)
+        finally:
+            conn.close()
+        incremental = _tree(site.out)
+        cold = _cold_build(config, now, tmp_path / f"cold-{step}")
+        assert incremental.keys() == cold.keys(), f"step {step} ({action}): different files"
+        changed = [path for path in cold if cold[path] != incremental[path]]
+        assert changed == [], f"step {step} ({action}): files differ"
+
+
+def test_no_change_build_writes_nothing(site: Site) -> None:
+    site.seed("a.txt", "title: Перша\ndate: 2026-02-10\n\nТекст.\n")
+    site.seed("b.txt", "title: Друга\ndate: 2026-02-11\n\nТекст.\n")
+    config = site.config()
+    now = parse_now("2026-03-01", config.site.tz)
+    conn = connect(config.paths.state)
+    try:
+        build(config, now, conn)
+        before = {p: p.stat().st_mtime_ns for p in site.out.rglob("*") if p.is_file()}
+        result = build(config, now, conn)
+    finally:
+        conn.close()
+    assert result.written == ()
+    assert {p: p.stat().st_mtime_ns for p in site.out.rglob("*") if p.is_file()} == before
+
+
+def test_adding_one_article_rewrites_only_what_shows_it(site: Site) -> None:
+    for day in range(1, 9):
+        site.seed(f"{day:02d}.txt", f"title: Стаття {day}\ndate: 2026-01-{day:02d}\n\nТекст.\n")
+    config = site.config()
+    now = parse_now("2026-03-01", config.site.tz)
+    conn = connect(config.paths.state)
+    try:
+        build(config, now, conn)
+        site.seed("09.txt", "title: Нова стаття\ndate: 2026-02-01\n\nТекст.\n")
+        result = build(config, now, conn)
+    finally:
+        conn.close()
+    written = set(result.written)
+    assert "articles/nova-stattia.html" in written
+    assert "articles/stattia-8.html" in written  # its neighbour gains a "newer" link
+    assert not any(path.startswith("articles/stattia-1") for path in written)
+    assert "archive/2026-01.html" not in written
