@@ -10,7 +10,7 @@ from typing import Literal
 BlockKind = Literal["p", "h2", "quote"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Block:
     """One paragraph of article text: plain, a subheading or a quotation."""
 
@@ -18,7 +18,7 @@ class Block:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Article:
     """One seed file, read and parsed; text is plain (escaped only when rendered)."""
 
@@ -42,7 +42,7 @@ class Article:
         return head
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """A published article: an Article with its permanent slug."""
 
