@@ -87,15 +87,24 @@ def build_message(config: Config, digest: DigestRow, to: Recipient, date: dateti
     else:
         _set(msg, "List-Unsubscribe", f"<{mailto}>")
     _set(msg, "X-Feeds-Digest", digest.week)
-    msg.set_content(digest.mail_text.replace(digest.marker, to.unsubscribe))
-    msg.add_alternative(
-        digest.mail_html.replace(digest.marker, html.escape(to.unsubscribe, quote=True)),
-        subtype="html",
-    )
+    text = digest.mail_text.replace(digest.marker, to.unsubscribe)
+    msg.set_content(text, cte=transfer_encoding(text))
+    page = digest.mail_html.replace(digest.marker, html.escape(to.unsubscribe, quote=True))
+    msg.add_alternative(page, subtype="html", cte=transfer_encoding(page))
     for part in msg.iter_parts():
         del part["MIME-Version"]  # add_alternative copies it into the part; it belongs on top
     msg.set_boundary(f"=feeds.{digest.week}.{to.message_key}=")
     return msg
+
+
+def transfer_encoding(text: str) -> str:
+    """quoted-printable for mostly-ASCII text (markup, English), base64 for the rest.
+
+    Chosen up front: left to itself the email package encodes every part both ways to
+    keep the shorter one, which doubles the cost of each message.
+    """
+    extra_bytes = len(text.encode("utf-8")) - len(text)  # ~ the non-ASCII characters
+    return "base64" if extra_bytes * 3 > len(text) else "quoted-printable"
 
 
 def _set(msg: EmailMessage, name: str, value: object) -> None:
