@@ -86,6 +86,8 @@ def parse(source: str, stem: str, text: str, tz: tzinfo) -> Article:
         if not lead_text:
             raise SeedError(source, "no title and no text")
         title = derive_title(lead_text)
+        if not title:
+            raise SeedError(source, "no title: the lead has no words to make one; add a title line")
     return Article(
         id=stem,
         source=source,
@@ -166,7 +168,8 @@ def _is_heading(lines_of: list[str]) -> bool:
 
 def derive_title(lead: str) -> str:
     """The title SPEC 2 derives from a lead paragraph."""
-    text = " ".join(lead.split())
+    # Punctuation before the first word ("... and then") would end the title at once.
+    text = " ".join(lead.split()).lstrip(_END_PUNCTUATION + " ")
     match = _CLAUSE_END.search(text)
     title = text[: match.start()] if match else text
     if len(title.split()) < 3:

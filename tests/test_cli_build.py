@@ -55,6 +55,11 @@ BAD_SEEDS: dict[str, tuple[str, bytes, str]] = {
         "invalid date '3000-01-01': year outside 1000-2999",
     ),
     "no-title-no-text": ("002_bad.txt", b"date: 2026-02-20\n", "no title and no text"),
+    "lead-without-words": (
+        "002_bad.txt",
+        "date 2026-02-20\n\n...\n\nДалі текст.".encode(),
+        "no title: the lead has no words to make one; add a title line",
+    ),
     "empty-file": ("002_bad.txt", b"", "empty file"),
     "broken-utf8": (
         "002_bad.txt",

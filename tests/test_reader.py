@@ -333,10 +333,19 @@ def test_title_of_exactly_the_limit_is_not_cut() -> None:
     assert derive_title(lead) == lead
 
 
-@given(st.text(min_size=1).filter(lambda s: s.strip()))
-def test_derived_title_is_never_empty_or_too_long(lead: str) -> None:
+@given(st.text(min_size=1).filter(lambda s: any(c.isalnum() for c in s)))
+def test_derived_title_of_a_lead_with_words_is_never_empty_or_too_long(lead: str) -> None:
     title = derive_title(lead)
     assert 0 < len(title) <= TITLE_MAX
+
+
+def test_punctuation_before_the_first_word_is_skipped() -> None:
+    assert derive_title("... І ось головна новина дня. Далі.") == "І ось головна новина дня"
+
+
+def test_lead_without_words_is_an_error_not_an_empty_title() -> None:
+    with pytest.raises(SeedError, match="no title"):
+        read("date 2026-02-20\n\n...\n\nДалі текст.")
 
 
 def test_summary_is_the_lead_paragraph_without_a_header() -> None:
