@@ -362,3 +362,14 @@ def test_id_is_the_file_stem() -> None:
     assert read("date 2026-02-20\n\nТекст.", stem="000_91005bd04970e0af").id == (
         "000_91005bd04970e0af"
     )
+
+
+@given(st.binary(max_size=300))
+def test_any_bytes_give_an_article_with_a_title_or_a_seed_error(data: bytes) -> None:
+    try:
+        article = read(b"date 2026-02-20\n" + data)
+    except (SeedError, ValueError) as exc:
+        assert str(exc)
+        assert "\n" not in str(exc)
+        return
+    assert article.title.strip()
