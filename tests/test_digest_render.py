@@ -5,13 +5,16 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import subprocess
+import tempfile
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from lxml import html as lxml_html
+from PIL import Image
 
-from tests.browser import non_blank_fraction, screenshot
+from tests.browser import FLAGS, chromium, non_blank_fraction, screenshot
 from tests.conftest import Site
 from tests.digest_site import article, build, digest_toml, subscribe
 
@@ -146,9 +149,41 @@ def test_writing_the_digest_again_leaves_files_byte_identical(site: Site) -> Non
     assert {p.name: p.read_bytes() for p in (site.out / "digests").iterdir()} == before
 
 
-def test_digest_renders_in_headless_chromium(site: Site, tmp_path: Path) -> None:
+def test_digest_page_renders_in_headless_chromium(site: Site, tmp_path: Path) -> None:
     png = screenshot((site.out / "digests" / f"{WEEK}.html").as_uri(), tmp_path / "d.png", 700, 900)
     assert non_blank_fraction(png) > 0.02
+
+
+def test_mail_html_renders_in_headless_chromium(site: Site, tmp_path: Path) -> None:
+    mail = tmp_path / "mail.html"
+    mail.write_text(mail_html(site), encoding="utf-8")
+    assert non_blank_fraction(screenshot(mail.as_uri(), tmp_path / "m.png", 700, 900)) > 0.02
+
+
+DARK = "--blink-settings=preferredColorScheme=0"  # what a dark-mode system asks for
+
+
+def shot(png: Path, page: Path) -> list[str]:
+    return [f"--screenshot={png}", "--window-size=700,500", page.as_uri()]
+
+
+def test_mail_html_turns_dark_in_dark_mode(site: Site, tmp_path: Path) -> None:
+    mail = tmp_path / "mail.html"
+    mail.write_text(mail_html(site), encoding="utf-8")
+    png = tmp_path / "dark.png"
+    with tempfile.TemporaryDirectory(prefix="feeds-chromium-") as profile:
+        subprocess.run(
+            [chromium(), *FLAGS, f"--user-data-dir={profile}", DARK, *shot(png, mail)],
+            capture_output=True,
+            timeout=90,
+            check=True,
+        )
+    with Image.open(png) as image:
+        background, card = (
+            image.convert("RGB").getpixel((5, 5)),
+            image.convert("RGB").getpixel((350, 120)),
+        )
+    assert max(background) < 60 and max(card) < 60
 
 
 def test_big_week_stays_under_gmail_clipping_and_links_the_rest(tmp_path: Path) -> None:
