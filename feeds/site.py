@@ -60,6 +60,15 @@ def alternates(title: str, prefix: str) -> list[Alternate]:
     ]
 
 
+def canonical_path(page: str) -> str:
+    """The path a page is known by: a folder's index.html is the folder (as in the sitemap)."""
+    if page.startswith("articles/"):
+        return page  # an article slugged "index" is still articles/index.html
+    if page == "index.html" or page.endswith("/index.html"):
+        return page.removesuffix("index.html")
+    return page
+
+
 def _entry_key(keys: Mapping[str, str], entries: Sequence[Entry]) -> Iterator[str]:
     return (keys[e.id] + e.slug for e in entries)
 
@@ -94,7 +103,7 @@ class Pages:
             page=page,
             link=link,
             absolute=lambda path: absolute(site, path),
-            canonical=absolute(site, "" if page == "index.html" else page),
+            canonical=absolute(site, canonical_path(page)),
             **context,
         )
         return html.encode("utf-8")

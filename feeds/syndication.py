@@ -214,6 +214,15 @@ class Syndication:
                 for key in ("rel", "type", "hreflang", "title", "length"):
                     if wanted.get(key):
                         link.set(key, str(wanted[key]))
+        for element, entry in zip(root.iterfind(f"{{{ATOM_NS}}}entry"), entries, strict=True):
+            image = self.images.get(entry.id)
+            if image is not None and image.source is None:
+                # A remote image's size is unknown: fine for an Atom enclosure (length is
+                # optional), not for RSS, so it is added here rather than by feedgen.
+                enclosure = {"href": image.url, "rel": "enclosure", "type": image.mime}
+                element.find(f"{{{ATOM_NS}}}link").addnext(
+                    lxml.etree.Element(f"{{{ATOM_NS}}}link", enclosure)
+                )
         site = self.config.site
         anchor = root.find(f"{{{ATOM_NS}}}link")
         added = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import logging
 import urllib.error
 import urllib.parse
@@ -33,6 +34,7 @@ def ping_hub(config: Config, paths: Iterable[str], timeout: float = TIMEOUT) -> 
     if not hub:
         return warnings
     topics = list(paths)
+    refused: list[tuple[int, str]] = []
     for done, path in enumerate(topics):
         topic = absolute(config.site, path)
         body = urllib.parse.urlencode({"hub.mode": "publish", "hub.url": topic}).encode()
@@ -47,13 +49,19 @@ def ping_hub(config: Config, paths: Iterable[str], timeout: float = TIMEOUT) -> 
                 status = response.status
         except urllib.error.HTTPError as exc:
             status = exc.code
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
+            exc.close()
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+            # one line, whatever the server sent back (a bad status line may hold newlines)
+            reason = " ".join(str(getattr(exc, "reason", exc)).split()) or type(exc).__name__
             left = len(topics) - done
             warnings.append(f"WebSub hub {hub} not reached ({reason}); {left} feeds not announced")
             break
         if not 200 <= status < 300:
-            warnings.append(f"WebSub hub {hub} answered {status} for {topic}")
+            refused.append((status, topic))
+    if refused:
+        status, topic = refused[0]
+        more = f" and {len(refused) - 1} more feeds" if len(refused) > 1 else ""
+        warnings.insert(0, f"WebSub hub {hub} answered {status} for {topic}{more}")
     for warning in warnings:
         log.warning("%s", warning)
     return warnings

@@ -36,8 +36,7 @@ a { color: #0b57d0; }
 <div class="item">
 <h2><a href="{link}"><xsl:value-of select="title"/></a></h2>
 <p class="date"><xsl:value-of select="pubDate"/></p>
-<!-- description is escaped HTML of plain text: unescaped once it is that text again -->
-<p><xsl:value-of select="description" disable-output-escaping="yes"/></p>
+<p><xsl:call-template name="html-as-text"><xsl:with-param name="html" select="description"/></xsl:call-template></p>
 </div>
 </xsl:for-each>
 </xsl:template>
@@ -49,8 +48,30 @@ a { color: #0b57d0; }
 <div class="item">
 <h2><a href="{atom:link[@rel='alternate']/@href}"><xsl:value-of select="atom:title"/></a></h2>
 <p class="date"><xsl:value-of select="substring(atom:published, 1, 10)"/></p>
-<p><xsl:value-of select="atom:summary" disable-output-escaping="yes"/></p>
+<p><xsl:call-template name="html-as-text"><xsl:with-param name="html" select="atom:summary"/></xsl:call-template></p>
 </div>
 </xsl:for-each>
+</xsl:template>
+
+<!-- A description / summary is escaped HTML of plain text. Undo markupsafe's escaping (< > " ' &)
+     and print the result as text: the same in every XSLT engine (Firefox ignores
+     disable-output-escaping), and markup from a feed can never run. -->
+<xsl:template name="html-as-text">
+<xsl:param name="html"/>
+<xsl:variable name="lt"><xsl:call-template name="replace"><xsl:with-param name="text" select="$html"/><xsl:with-param name="from" select="'&amp;lt;'"/><xsl:with-param name="to" select="'&lt;'"/></xsl:call-template></xsl:variable>
+<xsl:variable name="gt"><xsl:call-template name="replace"><xsl:with-param name="text" select="$lt"/><xsl:with-param name="from" select="'&amp;gt;'"/><xsl:with-param name="to" select="'&gt;'"/></xsl:call-template></xsl:variable>
+<xsl:variable name="quot"><xsl:call-template name="replace"><xsl:with-param name="text" select="$gt"/><xsl:with-param name="from" select="'&amp;#34;'"/><xsl:with-param name="to" select="'&quot;'"/></xsl:call-template></xsl:variable>
+<xsl:variable name="apos"><xsl:call-template name="replace"><xsl:with-param name="text" select="$quot"/><xsl:with-param name="from" select="'&amp;#39;'"/><xsl:with-param name="to">'</xsl:with-param></xsl:call-template></xsl:variable>
+<xsl:call-template name="replace"><xsl:with-param name="text" select="$apos"/><xsl:with-param name="from" select="'&amp;amp;'"/><xsl:with-param name="to" select="'&amp;'"/></xsl:call-template>
+</xsl:template>
+
+<xsl:template name="replace">
+<xsl:param name="text"/>
+<xsl:param name="from"/>
+<xsl:param name="to"/>
+<xsl:choose>
+<xsl:when test="contains($text, $from)"><xsl:value-of select="substring-before($text, $from)"/><xsl:value-of select="$to"/><xsl:call-template name="replace"><xsl:with-param name="text" select="substring-after($text, $from)"/><xsl:with-param name="from" select="$from"/><xsl:with-param name="to" select="$to"/></xsl:call-template></xsl:when>
+<xsl:otherwise><xsl:value-of select="$text"/></xsl:otherwise>
+</xsl:choose>
 </xsl:template>
 </xsl:stylesheet>
