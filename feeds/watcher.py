@@ -4,16 +4,17 @@ A poll keeps an in-memory snapshot, rel path -> (size, mtime_ns, inode), and ref
 as few system calls as it can, because it runs every `watch.interval` seconds:
 
 - a folder is listed again only when its own (mtime_ns, inode) moved, or it changed within
-  the last second (a change in the same clock tick as our listing would not move it); a
-  listing compares each name's inode from the folder entry, so a file added, removed or
-  replaced by rename is seen without a stat of the others;
+  the last second (a change in the same clock tick as our listing would not move it);
+- a listed folder of up to RESTAT_FOLDER_MAX files has every file re-stat'ed; a larger one
+  only the names that are new or whose inode (from the folder entry) changed, which catches
+  files added, removed or replaced by rename without 100 000 stats;
 - a file written in place leaves its folder alone: watchdog (inotify) names it at once when
   available, and every poll also re-stats a rotating slice of all files, so every file is
   checked again within AUDIT_POLLS polls even without inotify.
 
-At 100 000 files a poll that finds nothing costs a few folder stats plus the audit slice,
-not 100 000 stats. The diff is against the snapshot of the last successful build, so a change
-that happens while a build runs is seen by the next poll.
+At 100 000 files a poll that finds nothing costs a few folder stats plus the audit slice.
+The diff is against the snapshot of the last successful build, so a change made while a
+build runs is seen by the next poll.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import fnmatch
 import logging
 import os
 import re
+import stat
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -37,6 +39,7 @@ Snapshot = dict[str, Signature]
 
 AUDIT_POLLS = 10  # every file is re-stat'ed at least once every this many polls
 AUDIT_MIN = 1000  # ... and at least this many files per poll
+RESTAT_FOLDER_MAX = 2000  # a changed folder this small has every file re-stat'ed
 FUTURE_SLACK = 2.0  # an mtime further ahead than this is clock skew, not a write in progress
 # inotify events that can change a seed (opening and reading one cannot: our builds do that).
 WRITE_EVENTS = frozenset({"created", "modified", "deleted", "moved", "closed", "attrib"})
@@ -72,7 +75,7 @@ class Change:
 class _Folder:
     stamp: tuple[int, int, int]  # (mtime_ns, inode, device)
     recent: bool  # changed within the last second: list it again next poll
-    files: set[str]
+    files: dict[str, int]  # name -> inode as the folder entry gave it
     subdirs: tuple[str, ...]
 
 
@@ -176,36 +179,48 @@ class Watcher:
         files: dict[str, int] = {}
         subdirs: list[str] = []
         ignored = self._ignored
+        nested = bool(rel_dir)
+        old_files = known.files if known is not None else {}
         try:
             with os.scandir(path) as entries:
                 for entry in entries:
                     name = entry.name
+                    if name in old_files and not entry.is_dir():  # the common case
+                        files[name] = entry.inode()
+                        continue
                     # As seeds.scan: a pattern matches the name or the path inside the seeds.
-                    if ignored(name) or ignored(rel_dir + name):
+                    if ignored(name) or (nested and ignored(rel_dir + name)):
                         continue
                     try:
-                        if name.endswith(SUFFIXES) and not entry.is_dir():
-                            files[name] = entry.inode()
-                        elif entry.is_dir():
+                        if entry.is_dir():
                             subdirs.append(name)
+                        elif name.endswith(SUFFIXES):
+                            files[name] = entry.inode()
                     except OSError:
                         continue
         except OSError:
             pass
-        current = self.current
-        for name, inode in files.items():
-            rel = rel_dir + name
-            old = current.get(rel)
-            if old is None or old[2] != inode:
-                self._set(rel, _stat(path + "/" + name))
-        old_files = known.files if known else set()
-        for name in old_files.difference(files):
+        if len(files) <= RESTAT_FOLDER_MAX:  # cheap enough to be exact: an inode may be reused
+            suspects = list(files.items())
+        else:  # set operations on dict views run in C; reused inodes: inotify or the audit
+            suspects = list(files.items() - old_files.items())  # new, or replaced by rename
+        for name, _inode in suspects:
+            try:
+                st = os.stat(path + "/" + name)
+            except OSError:
+                st = None
+            if st is not None and stat.S_ISDIR(st.st_mode):  # a file replaced by a folder
+                del files[name]
+                subdirs.append(name)
+                continue
+            self._set(rel_dir + name, _signature(st))
+        for name in old_files.keys() - files.keys():
             self._set(rel_dir + name, None)
         for name in set(known.subdirs if known else ()).difference(subdirs):
             self._forget_folder(rel_dir + name + "/")
         recent = -FUTURE_SLACK < wall - stamp[0] / 1e9 < SETTLE_SECONDS
-        self._folders[rel_dir] = _Folder(stamp, recent, set(files), tuple(sorted(subdirs)))
-        return set(files) != old_files
+        self._folders[rel_dir] = _Folder(stamp, recent, files, tuple(sorted(subdirs)))
+        return files.keys() != old_files.keys()
 
     def _forget_folder(self, rel_dir: str) -> None:
         for key in [k for k in self._folders if k.startswith(rel_dir)]:
@@ -251,10 +266,13 @@ def _settles_at(signatures: Iterable[Signature], wall: float) -> float | None:
 
 def _stat(path: str) -> Signature | None:
     try:
-        st = os.stat(path)
+        return _signature(os.stat(path))
     except OSError:
         return None
-    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _signature(st: os.stat_result | None) -> Signature | None:
+    return None if st is None else (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def start_inotify(watcher: Watcher, wake: Callable[[], None]) -> Callable[[], None] | None:

@@ -73,6 +73,14 @@ def test_snapshot_holds_the_same_files_as_the_build_scan(seeds: Path) -> None:
             lambda root: os.replace(write(root / ".a.txt.tmp"), root / "a.txt"), id="renamed over"
         ),
         pytest.param(lambda root: os.rename(root / "sub", root / "moved"), id="folder renamed"),
+        pytest.param(
+            lambda root: ((root / "a.txt").unlink(), write(root / "a.txt" / "inner.txt")),
+            id="file became folder",
+        ),
+        pytest.param(
+            lambda root: ((root / "a.txt").unlink(), write(root / "a.txt", "date 2026-03-01 X.\n")),
+            id="deleted and written again",
+        ),
     ],
 )
 def test_every_kind_of_change_is_seen_on_the_next_poll(seeds: Path, edit: object) -> None:
