@@ -21,6 +21,7 @@ from feeds.outputs import Output, make_key
 from feeds.parallel import fork_map, workers_available
 from feeds.plan import plan
 from feeds.publish import Publisher, Staged
+from feeds.reader import READER_REVISION
 from feeds.seeds import SETTLE_SECONDS, Scan, SeedFile, read_article, read_bytes, scan, settle
 from feeds.slugs import assign_slugs, make_slug
 
@@ -53,7 +54,9 @@ class Corpus:
 
 def parse_fingerprint(config: Config) -> str:
     """What parsing depends on besides the file's bytes; a change invalidates the manifest."""
-    return make_key(__version__, config.site.timezone, str(config.seeds.max_bytes))
+    return make_key(
+        __version__, str(READER_REVISION), config.site.timezone, str(config.seeds.max_bytes)
+    )
 
 
 def read_corpus(config: Config, conn: sqlite3.Connection, found: Scan | None = None) -> Corpus:

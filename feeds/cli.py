@@ -163,15 +163,8 @@ def make_context(args: argparse.Namespace) -> Context:
             raise ConfigError(str(exc)) from None
     else:
         now = datetime.now(config.site.tz)
-    label = seeds_arg.rstrip("/") if seeds_arg else _display(config.paths.seeds)
+    label = seeds_arg.rstrip("/") if seeds_arg else config.seeds_label
     return Context(config, now, getattr(args, "verbose", 0), label)
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -120,6 +120,7 @@ class Config:
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
     source: Path | None = None
+    seeds_label: str = "seeds"  # paths.seeds as written, for `SEEDS/NAME: reason` lines
 
     @property
     def ignore_patterns(self) -> tuple[str, ...]:
@@ -142,6 +143,8 @@ _SECTIONS: dict[str, type[Any]] = {
     "smtp": SmtpConfig,
     "watch": WatchConfig,
 }
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_NOT_IN_URL = re.compile(r"[\s\"<>\\^`{|}]")  # RFC 3986 never allows these in a URL
 _HEADER_SAFE = {("site", "title"), ("site", "author"), ("digest", "from"), ("digest", "subject")}
 
 
@@ -199,6 +202,7 @@ def _build(raw: dict[str, Any], base: Path, source: Path | None) -> Config:
         smtp=sections.get("smtp", SmtpConfig()),
         watch=sections.get("watch", WatchConfig()),
         source=source,
+        seeds_label=str(raw.get("paths", {}).get("seeds", "seeds")).rstrip("/") or "seeds",
     )
     _validate(config, where)
     return config
@@ -218,6 +222,9 @@ def _section(where: str, name: str, cls: type[Any], values: dict[str, Any]) -> A
         kwargs[spec.name] = _coerce(where, f"{name}.{key}", spec, value)
         if (name, key) in _HEADER_SAFE and re.search(r"[\r\n\x00]", str(value)):
             raise ConfigError(f"{where}: {name}.{key} must not contain line breaks")
+        if isinstance(value, str) and _CONTROL.search(value):
+            # These cannot be written into XML: the feeds would fail, so say so here.
+            raise ConfigError(f"{where}: {name}.{key} must not contain control characters")
     return cls(**kwargs)
 
 
@@ -252,7 +259,7 @@ def _coerce(where: str, dotted: str, spec: dataclasses.Field[Any], value: Any) -
 def _validate(config: Config, where: str) -> None:
     site = config.site
     url = urlsplit(site.base_url)
-    if url.scheme not in ("http", "https") or not url.hostname:
+    if url.scheme not in ("http", "https") or not url.hostname or _NOT_IN_URL.search(site.base_url):
         raise ConfigError(
             f"{where}: site.base_url must be an absolute http(s) URL, got {site.base_url!r}"
         )

@@ -10,6 +10,8 @@ from feeds.dates import DateError, parse_date_prefix
 from feeds.errors import SeedError
 from feeds.model import Article, Block, BlockKind
 
+# Bump when parsing changes, so cached parses in existing state databases are redone.
+READER_REVISION = 2
 KEYS = ("date", "title", "author", "tags", "summary", "image", "lang", "slug", "draft")
 TITLE_MAX = 110
 HEADING_MAX = 100
