@@ -58,28 +58,41 @@ class Run:
     wall: float
     cpu: float
     rss_kb: int
-    rc: int
+    load: float  # 1-minute load average when the run started (the machine is shared)
 
 
 class ChildFailed(RuntimeError):
     """A measured command exited non-zero."""
 
 
-def measure(argv: Sequence[str], log: Path, cwd: Path | None = None) -> tuple[float, float, int]:
+class Launcher:
+    """benchmarks/spawn.py, started once while this process is still small (see there why)."""
+
+    _proc: subprocess.Popen[str] | None = None
+
+    @classmethod
+    def get(cls) -> subprocess.Popen[str]:
+        """The running launcher."""
+        if cls._proc is None:
+            cls._proc = subprocess.Popen(
+                [sys.executable, "-S", str(HERE / "spawn.py")],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            )  # fmt: skip
+        return cls._proc
+
+
+def measure(argv: Sequence[str], log: Path, cwd: Path) -> tuple[float, float, int]:
     """Run argv; (wall seconds, user+sys CPU seconds, peak RSS in KiB) from os.wait4."""
-    os.sync()  # start every measurement with no dirty pages left by the previous one
-    with open(log, "ab") as out:
-        out.write(f"$ {' '.join(map(str, argv))}\n".encode())
-        out.flush()
-        start = time.perf_counter()
-        proc = subprocess.Popen(list(argv), stdout=out, stderr=out, cwd=cwd)
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
+    launcher = Launcher.get()
+    assert launcher.stdin is not None and launcher.stdout is not None
+    request = {"argv": [str(a) for a in argv], "cwd": str(cwd), "log": str(log)}
+    launcher.stdin.write(json.dumps(request) + "\n")
+    launcher.stdin.flush()
+    answer = json.loads(launcher.stdout.readline())
+    if answer["status"] != 0:
         tail = log.read_text(errors="replace")[-2000:]
-        raise ChildFailed(f"{argv[0]} exited {proc.returncode}; log {log}:\n{tail}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+        raise ChildFailed(f"{argv[0]} exited {answer['status']}; log {log}:\n{tail}")
+    return answer["wall"], answer["cpu"], answer["rss_kb"]
 
 
 # --- the systems ---------------------------------------------------------------------------
@@ -324,11 +337,11 @@ def run_size(
     work: Path,
     seed: int,
     baseline_steps: tuple[str, ...],
+    journal: Path,
 ) -> list[Run]:
     """All systems x steps x repeats on one corpus; the corpus is restored after each repeat."""
     paths = corpus_mod.generate(work / f"corpus-{n}-s{seed}", n, seed)
-    originals = list(corpus_mod.articles(n, seed))
-    middle = originals[n // 2]
+    middle = next(a for i, a in enumerate(corpus_mod.articles(n, seed)) if i == n // 2)
     extra = corpus_mod.extra_article(n, seed)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     runs_root = work / "runs" / f"{stamp}-n{n}"
@@ -351,13 +364,20 @@ def run_size(
                         corpus_mod.write_article(paths, extra, mtime=time.time() - 5)
                     elif step == "edit":
                         corpus_mod.write_article(paths, edited(middle), mtime=time.time() - 5)
+                    load = os.getloadavg()[0]
                     wall, cpu, rss = measure(argv, log, cwd=run_dir)
-                    runs.append(Run(n, system.name, step, rep, wall, cpu, rss, 0))
+                    run = Run(n, system.name, step, rep, wall, cpu, rss, round(load, 2))
+                    runs.append(run)
+                    append_csv(run, journal)
                     print(
                         f"  n={n:<6} {system.name:<8} {step:<9} #{rep}  {wall:8.3f} s"
                         f"  cpu {cpu:7.2f} s  rss {rss / 1024:7.1f} MB",
                         flush=True,
                     )
+            except ChildFailed as exc:
+                if system.name == "feeds":
+                    raise
+                print(f"  {system.name} failed, left out of the table: {exc}", flush=True)
             finally:
                 restore(paths, extra, middle)
     return runs
@@ -460,7 +480,7 @@ def table(n: int, summary: Summary, systems: list[str], context: dict[str, str])
         f"### N = {n:,} articles".replace(",", " "),
         "",
         f"{context.get(f'corpus-{n}', '')}; median of {repeats} run(s); "
-        f"load average {context.get(f'load-{n}', '?')} (before → after).",
+        f"1-min load average {context.get(f'load-{n}', '?')} at the start of the runs.",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "|".join("---" for _ in head) + "|",
@@ -524,11 +544,29 @@ def chart(summary: Summary, systems: list[str], path: Path) -> None:
 
 def write_csv(runs: list[Run], path: Path) -> None:
     """Every measured run."""
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(asdict(runs[0]).keys()))
-        writer.writeheader()
-        for run in runs:
-            writer.writerow(asdict(run))
+    path.unlink(missing_ok=True)
+    for run in runs:
+        append_csv(run, path)
+
+
+def append_csv(run: Run, path: Path) -> None:
+    """Add one run to a CSV journal (header on first write), so a crash loses nothing."""
+    new = not path.exists()
+    with open(path, "a", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(asdict(run).keys()))
+        if new:
+            writer.writeheader()
+        writer.writerow(asdict(run))
+
+
+def read_csv(path: Path) -> list[Run]:
+    """Runs back from runs.csv (for --report-from)."""
+    with open(path, encoding="utf-8") as handle:
+        return [
+            Run(int(r["n"]), r["system"], r["step"], int(r["repeat"]), float(r["wall"]),
+                float(r["cpu"]), int(r["rss_kb"]), float(r.get("load") or "nan"))
+            for r in csv.DictReader(handle)
+        ]  # fmt: skip
 
 
 def git_describe() -> str:
@@ -573,6 +611,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the run folders")
     parser.add_argument(
+        "--report-from", type=Path, metavar="CSV",
+        help="measure nothing: tables and chart from a runs CSV (e.g. an interrupted run's)",
+    )  # fmt: skip
+    parser.add_argument(
         "--feeds-rev", metavar="REV",
         help="benchmark feeds as committed at REV (git archive), not the working tree",
     )  # fmt: skip
@@ -590,8 +632,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the tables, write results."""
     args = parse_args(argv)
+    Launcher.get()  # now, while this process is small
     args.work.mkdir(parents=True, exist_ok=True)
     args.results.mkdir(parents=True, exist_ok=True)
+    if args.report_from:
+        return report_only(args)
     if args.feeds_rev:
         commit = export_feeds(args.feeds_rev, args.work)
         print(f"feeds from commit {commit} (exported to {_SNAPSHOT[0]})", flush=True)
@@ -603,8 +648,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for line in skipped:
         print(f"skipped baseline: {line}", flush=True)
     print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()), flush=True)
-    context: dict[str, str] = {}
     runs: list[Run] = []
+    journal = args.work / f"runs-{datetime.now():%Y%m%d-%H%M%S}.csv"
+    print(f"journal: {journal}", flush=True)
     extra_rows: list[extras.ExtraRow] = []
     started = datetime.now(UTC)
     try:
@@ -613,10 +659,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             steps = STEPS if n <= 10_000 or args.full_baselines else ("cold",)
             before = load_text()
             print(f"N = {n}: {repeat} run(s) of {', '.join(names)} (load {before})", flush=True)
-            runs += run_size(n, systems, repeat, args.work, args.seed, steps)
-            context[f"load-{n}"] = f"{before} → {load_text()}"
-            info = json.loads((args.work / f"corpus-{n}-s{args.seed}" / "corpus.json").read_text())
-            context[f"corpus-{n}"] = f"{info['seed_bytes'] / 1e6:.1f} MB of seeds"
+            runs += run_size(n, systems, repeat, args.work, args.seed, steps, journal)
         if args.extras:
             extra_rows = extras.measure_all(args.work, args.seed, feeds_command())
     finally:
@@ -625,6 +668,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not runs:
         return 1
     summary = summarise(runs)
+    context = size_context(args, runs)
     report = render_report(args, summary, names, versions, skipped, context, extra_rows, started)
     print()
     print(report)
@@ -632,6 +676,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_csv(runs, args.results / "runs.csv")
     chart(summary, names, args.results / "chart.png")
     print(f"wrote {args.results / 'results.md'}, runs.csv, chart.png")
+    return 0
+
+
+def size_context(args: argparse.Namespace, runs: list[Run]) -> dict[str, str]:
+    """Per size: the corpus's size and the range of load averages seen during its runs."""
+    context: dict[str, str] = {}
+    for n in {r.n for r in runs}:
+        loads = [r.load for r in runs if r.n == n and r.load == r.load]
+        if loads:
+            context[f"load-{n}"] = f"{min(loads):.1f}–{max(loads):.1f}"
+        marker = args.work / f"corpus-{n}-s{args.seed}" / "corpus.json"
+        if marker.exists():
+            info = json.loads(marker.read_text())
+            context[f"corpus-{n}"] = f"{info['seed_bytes'] / 1e6:.1f} MB of seeds"
+    return context
+
+
+def report_only(args: argparse.Namespace) -> int:
+    """--report-from CSV: tables and chart from earlier runs, nothing measured."""
+    runs = read_csv(args.report_from)
+    args.sizes = sorted({r.n for r in runs})
+    order = ["feeds", *ALL_BASELINES]
+    names = [s for s in order if any(r.system == s for r in runs)]
+    versions = {"python": sys.version.split()[0]}
+    args.feeds_label = args.feeds_rev or "see the run's log"
+    summary = summarise(runs)
+    context = size_context(args, runs)
+    started = datetime.fromtimestamp(args.report_from.stat().st_mtime, UTC)
+    report = render_report(args, summary, names, versions, [], context, [], started)
+    print(report)
+    (args.results / "results.md").write_text(report, encoding="utf-8")
+    if args.report_from.resolve() != (args.results / "runs.csv").resolve():
+        write_csv(runs, args.results / "runs.csv")
+    chart(summary, names, args.results / "chart.png")
     return 0
 
 
@@ -652,11 +730,13 @@ def render_report(
         f"Run {started:%Y-%m-%d %H:%M} UTC on {platform.node() or 'this machine'}: "
         f"{os.cpu_count()} CPUs, Python {versions['python']}; feeds from {args.feeds_label}; "
         + ", ".join(f"{k} {v}" for k, v in versions.items() if k != "python")
-        + f". Command: `python3 benchmarks/run.py {' '.join(sys.argv[1:])}`.",
+        + ("." if len(versions) > 1 else "")
+        + f" Command: `python3 benchmarks/run.py {' '.join(sys.argv[1:])}`.",
         "",
-        "Wall time of each child process (os.wait4), median of the runs; peak RSS is its "
-        "ru_maxrss. Floor: read every seed and write one file per seed in plain Python; its "
-        "ratio column divides every feeds figure by the floor's cold time.",
+        "Wall time of each child process (os.wait4, from a small launcher process), median of "
+        "the runs; peak RSS is its ru_maxrss. Floor: read every seed and write one file per "
+        "seed in plain Python; its ratio column divides every feeds figure by the floor's cold "
+        "time.",
         "",
     ]
     lines += [f"- skipped baseline: {line}" for line in skipped]
