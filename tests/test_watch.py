@@ -18,7 +18,7 @@ import pytest
 
 from feeds.slots import latest_slot
 from tests.conftest import Site
-from tests.digest_site import article, digest_toml, subscribe
+from tests.digest_site import article, delivery_states, digest_toml, subscribe
 from tests.smtp_server import smtp_server
 
 DEADLINE = 15.0  # generous: the machine is shared; the latency is measured separately
@@ -198,6 +198,31 @@ def test_a_restarted_daemon_sends_the_digest_it_missed(tmp_path: Path) -> None:
                 daemon.proc.wait()
         assert server.recipients() == ["olena@example.org"]
         assert f"digest {slot.week}: 1 articles; 1 sent" in daemon.log()
+
+
+def test_sigterm_during_a_send_lets_the_job_finish_then_exits_0(tmp_path: Path) -> None:
+    readers = ["olena@example.org", "taras@example.org"]
+    with smtp_server() as server:
+        site = Site(tmp_path, digest_toml(server.port))
+        subscribe(site, *readers)
+        slot = latest_slot(site.config(), datetime.now(site.config().site.tz))
+        article(site, "missed", (slot.at - timedelta(days=1)).strftime("%Y-%m-%d %H:%M"))
+        server.hold_at(1)  # the first message waits for its reply: the job is mid-send
+        daemon = Watch(site)
+        try:
+            assert server.held.wait(DEADLINE), daemon.log()
+            daemon.proc.send_signal(signal.SIGTERM)
+            daemon.until(lambda: "SIGTERM" in daemon.log(), "the signal noted")
+            assert daemon.proc.poll() is None  # still in the job
+            server.release()
+            assert daemon.proc.wait(timeout=DEADLINE) == 0
+        finally:
+            server.release()
+            if daemon.proc.poll() is None:
+                daemon.proc.kill()
+                daemon.proc.wait()
+        assert sorted(server.recipients()) == readers
+        assert set(delivery_states(site, slot.week).values()) == {"sent"}
 
 
 def test_watch_refuses_a_fixed_clock(site: Site) -> None:
