@@ -44,7 +44,6 @@ class Outcome:
 
     state: db.DeliveryState
     error: str = ""
-    reconnect: bool = False
 
 
 class SmtpSession:
@@ -152,10 +151,15 @@ class SmtpSession:
                 self.close()
                 if first_try:
                     continue
-                return Outcome("temp_fail", f"connection lost: {_describe(exc)}", True)
+                return Outcome("temp_fail", f"connection lost: {_describe(exc)}")
             break
         if code != 250:
-            return self._refused(code, reply)
+            # The sender is refused: a problem of the server or the config, not of this
+            # recipient. Stop here; the message stays pending for the next run.
+            self._refused(code, reply)
+            raise MailError(
+                f"SMTP server {self.where} refused the sender {from_addr}: {code} {_text(reply)}"
+            )
         assert client is not None
         try:
             code, reply = client.rcpt(to_addr)
@@ -166,7 +170,7 @@ class SmtpSession:
             return self._refused(exc.smtp_code, exc.smtp_error)
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
-            return Outcome("temp_fail", f"connection lost: {_describe(exc)}", True)
+            return Outcome("temp_fail", f"connection lost: {_describe(exc)}")
         if code != 250:
             return self._refused(code, reply)
         return Outcome("sent")
@@ -182,7 +186,7 @@ class SmtpSession:
                 self.close()
         if 500 <= code < 600:
             return Outcome("perm_fail", text)
-        return Outcome("temp_fail", text, reconnect=code == 421)
+        return Outcome("temp_fail", text)
 
 
 def _text(reply: bytes | str) -> str:

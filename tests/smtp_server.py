@@ -5,9 +5,10 @@
         ...  # send to 127.0.0.1:server.port
         server.messages                   # list of Received, in arrival order
 
-The handler can refuse given recipients (any reply, e.g. 550 or 451), drop the connection
-when the Nth message's data arrives (`drop_at`, nothing stored), or hold the Nth message
-after storing it, before replying (`hold_at`), so a test can kill the client mid-send.
+The handler can refuse given recipients (any reply, e.g. 550 or 451) or the sender, drop
+the connection when the Nth message's data arrives (`drop_at`, nothing stored), or hold the
+Nth message after storing it, before replying (`hold_at`), so a test can kill the client
+mid-send.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class Handler:
 
     messages: list[Received] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
+    refuse_sender: str | None = None
     drop_at: set[int] = field(default_factory=set)
     hold_at: int | None = None
     data_count: int = 0
@@ -70,6 +72,15 @@ class Handler:
     ) -> list[str]:
         session.host_name = hostname
         return responses
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self.refuse_sender is not None:
+            return self.refuse_sender
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -121,6 +132,10 @@ class SmtpTestServer:
     def refuse(self) -> dict[str, str]:
         """address (lower case) -> SMTP reply to RCPT TO, e.g. '550 5.1.1 no such user'."""
         return self.handler.refuse
+
+    def refuse_sender(self, reply: str | None) -> None:
+        """Answer every MAIL FROM with this reply (None: accept again)."""
+        self.handler.refuse_sender = reply
 
     def drop_at(self, *numbers: int) -> None:
         """Drop the connection when the data of these messages (1-based, counted) arrive."""

@@ -212,6 +212,18 @@ def test_deferred_message_is_given_up_after_three_days(site: Site, server: SmtpT
     assert delivery_states(site, WEEK)["cat@example.org"] == "perm_fail"
 
 
+def test_refused_sender_stops_the_run_and_marks_nobody_failed(
+    site: Site, server: SmtpTestServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.refuse_sender("530 5.7.0 Authentication required")
+    assert send(site) == 4
+    assert "refused the sender news@news.example.org: 530" in capsys.readouterr().err
+    assert set(delivery_states(site, WEEK).values()) == {"pending"}
+    server.refuse_sender(None)
+    assert send(site, "2026-02-21T10:01") == 0
+    assert per_reader(server) == Counter(READERS)
+
+
 def test_connection_dropped_mid_batch_reconnects_for_the_rest(
     site: Site, server: SmtpTestServer
 ) -> None:
