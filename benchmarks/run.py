@@ -611,8 +611,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the run folders")
     parser.add_argument(
-        "--report-from", type=Path, metavar="CSV",
-        help="measure nothing: tables and chart from a runs CSV (e.g. an interrupted run's)",
+        "--report-from", type=Path, metavar="CSV", nargs="+",
+        help="measure nothing: tables and chart from runs CSVs (e.g. an interrupted run's)",
     )  # fmt: skip
     parser.add_argument(
         "--feeds-rev", metavar="REV",
@@ -674,6 +674,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report)
     (args.results / "results.md").write_text(report, encoding="utf-8")
     write_csv(runs, args.results / "runs.csv")
+    if extra_rows:
+        (args.results / "extras.json").write_text(
+            json.dumps([asdict(r) for r in extra_rows], ensure_ascii=False, indent=1) + "\n",
+            encoding="utf-8",
+        )
     chart(summary, names, args.results / "chart.png")
     print(f"wrote {args.results / 'results.md'}, runs.csv, chart.png")
     return 0
@@ -695,7 +700,7 @@ def size_context(args: argparse.Namespace, runs: list[Run]) -> dict[str, str]:
 
 def report_only(args: argparse.Namespace) -> int:
     """--report-from CSV: tables and chart from earlier runs, nothing measured."""
-    runs = read_csv(args.report_from)
+    runs = [run for path in args.report_from for run in read_csv(path)]
     args.sizes = sorted({r.n for r in runs})
     order = ["feeds", *ALL_BASELINES]
     names = [s for s in order if any(r.system == s for r in runs)]
@@ -703,11 +708,13 @@ def report_only(args: argparse.Namespace) -> int:
     args.feeds_label = args.feeds_rev or "see the run's log"
     summary = summarise(runs)
     context = size_context(args, runs)
-    started = datetime.fromtimestamp(args.report_from.stat().st_mtime, UTC)
-    report = render_report(args, summary, names, versions, [], context, [], started)
+    started = datetime.fromtimestamp(args.report_from[0].stat().st_mtime, UTC)
+    saved = args.results / "extras.json"
+    rows = [extras.ExtraRow(**r) for r in json.loads(saved.read_text())] if saved.exists() else []
+    report = render_report(args, summary, names, versions, [], context, rows, started)
     print(report)
     (args.results / "results.md").write_text(report, encoding="utf-8")
-    if args.report_from.resolve() != (args.results / "runs.csv").resolve():
+    if [p.resolve() for p in args.report_from] != [(args.results / "runs.csv").resolve()]:
         write_csv(runs, args.results / "runs.csv")
     chart(summary, names, args.results / "chart.png")
     return 0
