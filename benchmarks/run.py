@@ -522,13 +522,20 @@ def chart(summary: Summary, systems: list[str], path: Path) -> None:
     panels = (("cold", "cold build"), ("nochange", "no-change rebuild"), ("add", "add one article"))
     fig, axes = plt.subplots(1, len(panels), figsize=(13, 4.2), sharey=True)
     styles = {"feeds": "o-", "floor": "s--", "hugo": "^-", "pelican": "v-"}
+    colors = {"feeds": "C0", "floor": "C7", "hugo": "C3", "pelican": "C2"}
     for ax, (step, title) in zip(axes, panels, strict=True):
         for system in systems:
+            # The floor only has a cold figure; it is the reference line on every panel.
+            wanted = "cold" if system == "floor" else step
             points = sorted(
-                (n, wall) for (n, s, st), wall in summary.wall.items() if s == system and st == step
+                (n, wall)
+                for (n, s, st), wall in summary.wall.items()
+                if s == system and st == wanted
             )
             if points:
-                ax.plot(*zip(*points, strict=True), styles.get(system, "o-"), label=system)
+                label = "I/O floor (cold)" if system == "floor" else system
+                xs, ys = zip(*points, strict=True)
+                ax.plot(xs, ys, styles.get(system, "o-"), color=colors.get(system), label=label)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(title)
