@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 Signature = tuple[int, int, int]
 Snapshot = dict[str, Signature]
 
-AUDIT_POLLS = 10  # every file is re-stat'ed at least once every this many polls
+AUDIT_POLLS = 20  # every file is re-stat'ed at least once every this many polls
 AUDIT_MIN = 1000  # ... and at least this many files per poll
 RESTAT_FOLDER_MAX = 2000  # a changed folder this small has every file re-stat'ed
 FUTURE_SLACK = 2.0  # an mtime further ahead than this is clock skew, not a write in progress
@@ -178,15 +178,23 @@ class Watcher:
     ) -> bool:
         files: dict[str, int] = {}
         subdirs: list[str] = []
+        suspects: list[str] = []  # new names, or names whose inode changed
+        still_there = 0  # names from the last listing found again as files
+        added = 0
         ignored = self._ignored
         nested = bool(rel_dir)
         old_files = known.files if known is not None else {}
+        exhaustive = len(old_files) <= RESTAT_FOLDER_MAX  # cheap enough to re-stat every file
         try:
             with os.scandir(path) as entries:
                 for entry in entries:
                     name = entry.name
-                    if name in old_files and not entry.is_dir():  # the common case
-                        files[name] = entry.inode()
+                    old = old_files.get(name)
+                    if old is not None and not entry.is_dir():  # the common case, kept lean
+                        still_there += 1
+                        inode = files[name] = entry.inode()
+                        if inode != old or exhaustive:
+                            suspects.append(name)
                         continue
                     # As seeds.scan: a pattern matches the name or the path inside the seeds.
                     if ignored(name) or (nested and ignored(rel_dir + name)):
@@ -196,31 +204,31 @@ class Watcher:
                             subdirs.append(name)
                         elif name.endswith(SUFFIXES):
                             files[name] = entry.inode()
+                            suspects.append(name)
+                            added += 1
                     except OSError:
                         continue
         except OSError:
             pass
-        if len(files) <= RESTAT_FOLDER_MAX:  # cheap enough to be exact: an inode may be reused
-            suspects = list(files.items())
-        else:  # set operations on dict views run in C; reused inodes: inotify or the audit
-            suspects = list(files.items() - old_files.items())  # new, or replaced by rename
-        for name, _inode in suspects:
+        for name in suspects:
             try:
                 st = os.stat(path + "/" + name)
             except OSError:
                 st = None
-            if st is not None and stat.S_ISDIR(st.st_mode):  # a file replaced by a folder
+            if st is not None and stat.S_ISDIR(st.st_mode):  # became a folder since listed
                 del files[name]
                 subdirs.append(name)
+                self._set(rel_dir + name, None)
                 continue
             self._set(rel_dir + name, _signature(st))
-        for name in old_files.keys() - files.keys():
-            self._set(rel_dir + name, None)
+        if still_there != len(old_files):  # names went away: only then pay for a set difference
+            for name in old_files.keys() - files.keys():
+                self._set(rel_dir + name, None)
         for name in set(known.subdirs if known else ()).difference(subdirs):
             self._forget_folder(rel_dir + name + "/")
         recent = -FUTURE_SLACK < wall - stamp[0] / 1e9 < SETTLE_SECONDS
         self._folders[rel_dir] = _Folder(stamp, recent, files, tuple(sorted(subdirs)))
-        return files.keys() != old_files.keys()
+        return added > 0 or still_there != len(old_files)
 
     def _forget_folder(self, rel_dir: str) -> None:
         for key in [k for k in self._folders if k.startswith(rel_dir)]:

@@ -10,7 +10,7 @@ import pytest
 
 from feeds.config import DEFAULT_IGNORE
 from feeds.seeds import scan
-from feeds.watcher import AUDIT_POLLS, Watcher
+from feeds.watcher import AUDIT_POLLS, RESTAT_FOLDER_MAX, Watcher
 
 OLD = time.time() - 3600.0  # an mtime long settled
 
@@ -73,6 +73,7 @@ def test_snapshot_holds_the_same_files_as_the_build_scan(seeds: Path) -> None:
             lambda root: os.replace(write(root / ".a.txt.tmp"), root / "a.txt"), id="renamed over"
         ),
         pytest.param(lambda root: os.rename(root / "sub", root / "moved"), id="folder renamed"),
+        pytest.param(lambda root: os.rename(root / "a.txt", root / "b.txt"), id="file renamed"),
         pytest.param(
             lambda root: ((root / "a.txt").unlink(), write(root / "a.txt" / "inner.txt")),
             id="file became folder",
@@ -89,6 +90,21 @@ def test_every_kind_of_change_is_seen_on_the_next_poll(seeds: Path, edit: object
     change = watcher.poll(time.time())
     assert change.ready
     assert watcher.current == {f.rel: f.signature for f in scan(seeds, DEFAULT_IGNORE).files}
+
+
+@pytest.mark.parametrize("count", [5, RESTAT_FOLDER_MAX + 5], ids=["small", "large"])
+def test_a_rename_inside_a_folder_is_one_removal_and_one_addition(
+    tmp_path: Path, count: int
+) -> None:
+    root = tmp_path / "seeds"
+    root.mkdir()
+    for i in range(count):
+        (root / f"{i:05d}.txt").write_bytes(b"x")
+    watcher = built_watcher(root)
+    os.rename(root / "00003.txt", root / "renamed.txt")
+    change = watcher.poll(time.time())
+    assert change.signatures.keys() == {"00003.txt", "renamed.txt"}
+    assert change.signatures["00003.txt"] is None
 
 
 def test_temp_files_being_written_are_not_a_change(seeds: Path) -> None:
