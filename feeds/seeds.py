@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from feeds.reader import decode, parse
 SUFFIXES = (".txt", ".md")
 SETTLE_SECONDS = 1.0
 SETTLE_PAUSE = 0.4
+# In a name these would break the one-line report or the XML of the feeds (surrogates stand
+# for bytes that are not UTF-8); such a file is refused rather than crashing the build.
+_BAD_NAME = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,9 @@ def scan(root: Path, ignore: tuple[str, ...]) -> Scan:
         except OSError as exc:
             errors.append(SeedError(rel, f"cannot read: {exc.strerror}"))
             continue
+        if not stat.S_ISREG(st.st_mode):
+            errors.append(SeedError(rel, "not a regular file"))  # a FIFO would block the read
+            continue
         files.append(SeedFile(rel, entry.path, st.st_size, st.st_mtime_ns, st.st_ino))
     files.sort(key=lambda f: f.rel)
     return Scan(tuple(files), tuple(errors))
@@ -107,6 +114,9 @@ def _walk(
         except OSError as exc:
             errors.append(SeedError(rel, f"cannot read: {exc.strerror}"))
             continue
+        if (is_dir or name.endswith(SUFFIXES)) and _BAD_NAME.search(name):
+            errors.append(SeedError(printable(rel), _name_problem(name)))
+            continue
         if is_link and (is_dir or name.endswith(SUFFIXES)):
             target = Path(os.path.realpath(entry.path))
             if target != real_root and real_root not in target.parents:
@@ -123,6 +133,20 @@ def _walk(
             yield from _walk(Path(entry.path), rel + "/", real_root, ignored, seen_dirs, errors)
         elif name.endswith(SUFFIXES) and name.rsplit(".", 1)[0]:
             yield rel, entry
+
+
+def printable(rel: str) -> str:
+    """rel for a one-line report: undecodable bytes and control characters escaped."""
+    raw = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _BAD_NAME.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), raw)
+
+
+def _name_problem(name: str) -> str:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "file name is not valid UTF-8"
+    return "file name contains control characters"
 
 
 def settle(
@@ -156,10 +180,14 @@ def read_bytes(seed: SeedFile, max_bytes: int) -> bytes:
             seed.rel, f"file is {seed.size} bytes, larger than seeds.max_bytes ({max_bytes})"
         )
     try:
-        with open(seed.location, "rb") as handle:
+        # Non-blocking: a file replaced by a FIFO since the scan must not hang the build.
+        with open(os.open(seed.location, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            if stat.S_ISDIR(mode):
+                raise SeedError(seed.rel, "is a folder, not a file")
+            if not stat.S_ISREG(mode):
+                raise SeedError(seed.rel, "not a regular file")
             data = handle.read(max_bytes + 1)
-    except IsADirectoryError:
-        raise SeedError(seed.rel, "is a folder, not a file") from None
     except OSError as exc:
         raise SeedError(seed.rel, f"cannot read: {exc.strerror}") from None
     if len(data) > max_bytes:
