@@ -183,6 +183,7 @@ def render(
         "week": window.slot.week,
         "web_url": absolute(config.site, web_path(window.slot.week)),
         "home_url": absolute(config.site, ""),
+        "archive_url": absolute(config.site, "digests/"),
         "total": len(items),
     }
 
