@@ -181,15 +181,21 @@ def read_bytes(seed: SeedFile, max_bytes: int) -> bytes:
         )
     try:
         # Non-blocking: a file replaced by a FIFO since the scan must not hang the build.
-        with open(os.open(seed.location, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
-            mode = os.fstat(handle.fileno()).st_mode
-            if stat.S_ISDIR(mode):
-                raise SeedError(seed.rel, "is a folder, not a file")
-            if not stat.S_ISREG(mode):
-                raise SeedError(seed.rel, "not a regular file")
+        fd = os.open(seed.location, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise SeedError(seed.rel, f"cannot read: {exc.strerror}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise SeedError(seed.rel, "is a folder, not a file")
+        if not stat.S_ISREG(mode):
+            raise SeedError(seed.rel, "not a regular file")
+        with open(fd, "rb", closefd=False) as handle:
             data = handle.read(max_bytes + 1)
     except OSError as exc:
         raise SeedError(seed.rel, f"cannot read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
     if len(data) > max_bytes:
         raise SeedError(seed.rel, f"file is larger than seeds.max_bytes ({max_bytes})")
     return data
