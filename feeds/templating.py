@@ -69,6 +69,7 @@ def make_env(config: Config) -> jinja2.Environment:
 
     env.filters["month_name"] = month_name
     env.filters["tag_page"] = lambda name: f"tags/{group_slug(name)}/"
+    env.tests["paged_tag"] = lambda name: bool(group_slug(name))  # '!!!' has no page
     env.globals["t"] = labels(config)
     env.filters["date_long"] = date_long
     env.filters["date_short"] = date_short

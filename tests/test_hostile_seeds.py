@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import lxml.etree
+import lxml.html
 import pytest
 
 from tests.conftest import Site
@@ -249,3 +250,16 @@ def test_markup_like_and_xml_illegal_text_gives_feeds_a_strict_parser_accepts(si
         titles = [t.text for t in root.iter("{*}title", "title")]
         assert "Кінець ]]> &nbsp; & <b>жирний</b>" in titles
     assert published_ids(site) == ["001_cdata"]
+
+
+def test_tag_with_nothing_readable_is_text_not_a_broken_link(site: Site) -> None:
+    site.seed("001_tags.txt", "date 2026-02-20\ntags: !!!, 💥, Економіка\n\nСтаття про теги.\n")
+    assert site.main("build", "--now", NOW) == 0
+    (page,) = (site.out / "articles").iterdir()
+    html = lxml.html.document_fromstring(page.read_bytes())
+    links = [a.get("href", "") for a in html.iter("a")]
+    local = [href for href in links if "://" not in href and not href.startswith(("feed:", "#"))]
+    for href in local:
+        target = (page.parent / href).resolve()
+        assert target.is_file() or (target / "index.html").is_file(), href
+    assert [t.text_content() for t in html.find_class("tag")] == ["!!!", "💥", "Економіка"]
