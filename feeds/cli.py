@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -189,6 +190,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except FeedsError as exc:
         print(f"feeds: {exc}", file=sys.stderr)
+        return EXIT_UNEXPECTED
+    except sqlite3.Error as exc:
+        # A full disk or a damaged file in the state folder: the reason, not a traceback.
+        print(f"feeds: state database error: {exc}", file=sys.stderr)
         return EXIT_UNEXPECTED
     except KeyboardInterrupt:
         return 130

@@ -157,3 +157,25 @@ def test_a_file_in_the_way_of_a_folder_is_one_line_and_the_next_build_recovers(
     result = site.run("build", "--now", NOW)
     assert (result.returncode, result.stderr) == (0, "")
     assert tree(site.out) == clean_build(tmp_path, site.seeds)
+
+
+def test_a_failing_state_database_write_is_one_line_and_the_next_build_recovers(
+    published: Site,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from feeds.db import manifest
+
+    def disk_full(*args: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(manifest, "save_outputs", disk_full)
+        assert published.main("build", "--now", NOW) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "feeds: state database error: database or disk is full"
+    ]
+    assert integrity(published.state) == "ok"
+    assert published.main("build", "--now", NOW) == 0
+    assert tree(published.out) == clean_build(tmp_path, published.seeds)
