@@ -33,6 +33,5 @@ PROPERTY = settings(settings.get_profile("feeds-ci"))
 """Decorator for property tests: ``@PROPERTY`` above ``@given``."""
 
 
-def scaled(fraction: float) -> settings:
-    """The profile with a fraction of its examples, for properties that are costly per example."""
-    return settings(PROPERTY, max_examples=max(10, int(PROPERTY.max_examples * fraction)))
+RENDERING = settings(PROPERTY, max_examples=max(1, PROPERTY.max_examples // 2))
+"""For properties that render a whole site per example: half the examples, same budget."""
