@@ -122,6 +122,25 @@ def test_seed_dated_year_1_or_99999_is_skipped_with_one_line(
     assert published_ids(site) == ["001_good"]
 
 
+# Size ----------------------------------------------------------------------------------------
+
+
+def test_huge_seed_is_refused_from_its_size_without_being_read(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.seed("001_good.txt", GOOD)
+    huge = site.seeds / "002_huge.txt"
+    with open(huge, "wb") as handle:
+        handle.truncate(64 * 2**30)  # sparse: 64 GiB that no build could hold in memory
+    age(huge)
+    status, lines = build_in_process(site, capsys)
+    assert status == 0
+    assert lines == [
+        f"seeds/002_huge.txt: file is {64 * 2**30} bytes, larger than seeds.max_bytes (2097152)"
+    ]
+    assert published_ids(site) == ["001_good"]
+
+
 # Things that are not regular files -----------------------------------------------------------
 
 
