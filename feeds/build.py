@@ -223,12 +223,10 @@ def build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResul
     previous = db.load_outputs(conn) if db.get_meta(conn, "out_dir") == out_dir else {}
     planned: set[str] = set()
     try:
-        first_published = {
-            aid: datetime.fromisoformat(when) for aid, when in published_before.items()
-        }
-        for entry in entries:
-            first_published.setdefault(entry.id, now)
-        outputs = plan(config, entries, keys, BodyStore(conn), first_published)
+        sequence = db.load_publication_order(conn)
+        for entry in sorted(entries, key=lambda e: (e.article.date, e.id)):
+            sequence.setdefault(entry.id, len(sequence) + 1_000_000_000)
+        outputs = plan(config, entries, keys, BodyStore(conn), sequence)
         todo: list[Output] = []
         for output in outputs:
             planned.add(output.path)
@@ -248,7 +246,11 @@ def build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResul
     with db.transaction(conn):
         db.save_slugs(conn, new_slugs)
         fresh = set(new)
-        db.mark_published(conn, ((e.id, e.article.date) for e in entries if e.id in fresh), now)
+        db.mark_published(
+            conn,
+            sorted((e.article.date, e.id) for e in entries if e.id in fresh),
+            now,
+        )
         if db.get_meta(conn, "out_dir") != out_dir:
             db.clear_outputs(conn)  # another publish folder: its files are not ours to track
             db.set_meta(conn, "out_dir", out_dir)

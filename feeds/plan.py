@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
 from functools import partial
 
 from feeds import __version__
@@ -17,7 +16,7 @@ def plan(
     entries: Sequence[Entry],
     keys: Mapping[str, str],
     bodies: Bodies,
-    first_published: Mapping[str, datetime],
+    sequence: Mapping[str, int],
 ) -> Iterator[Output]:
     """Pages, feeds (site, tags, sections, archives), discovery files and copied media.
 
@@ -45,9 +44,9 @@ def plan(
     feeds = Syndication(config, keys, images, fingerprint, bodies)
     site = config.site
     home = Channel(site.title, site.description, "", "", "feed")
-    archives, newest_archive = feeds.archive_outputs(home, entries, first_published)
+    archives, newest_archive, unarchived = feeds.archive_outputs(home, entries, sequence)
     yield from archives
-    yield from feeds.outputs(home, entries, newest_archive)
+    yield from feeds.outputs(home, entries, newest_archive, unarchived)
     for group in groups:
         channel = Channel(
             f"{site.title}: {group.name}",

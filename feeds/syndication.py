@@ -72,10 +72,22 @@ class Syndication:
         )
 
     def outputs(
-        self, channel: Channel, entries: Sequence[Entry], archive_prev: str = ""
+        self,
+        channel: Channel,
+        entries: Sequence[Entry],
+        archive_prev: str = "",
+        unarchived: Sequence[Entry] = (),
     ) -> Iterator[Output]:
-        """rss.xml, atom.xml and feed.json for the newest feed.max_items entries."""
+        """rss.xml, atom.xml and feed.json: the newest feed.max_items entries, plus any
+        unarchived ones older than those (a late back-dated article), so that the feed and
+        the archive pages together hold every article."""
         newest = tuple(entries[: self.config.feed.max_items])
+        shown = {e.id for e in newest}
+        late = [e for e in unarchived if e.id not in shown]
+        if late:
+            newest = tuple(
+                sorted([*newest, *late], key=lambda e: (e.article.date, e.id), reverse=True)
+            )
         key = self._key(repr(channel), archive_prev, entries=newest)
         links = ArchiveLinks(prev=archive_prev)
         yield Output(channel.prefix + "rss.xml", key, lambda: self.rss(channel, newest, links))
@@ -87,21 +99,21 @@ class Syndication:
         yield Output(channel.prefix + "feed.json", key, lambda: self.json_feed(channel, newest))
 
     def archive_outputs(
-        self, channel: Channel, entries: Sequence[Entry], order: Mapping[str, datetime]
-    ) -> tuple[list[Output], str]:
-        """RFC 5005 archive pages, feed.max_items articles each, and the newest page's path.
+        self, channel: Channel, entries: Sequence[Entry], sequence: Mapping[str, int]
+    ) -> tuple[list[Output], str, tuple[Entry, ...]]:
+        """RFC 5005 archive pages, the newest page's path, and the articles not yet archived.
 
-        Articles fill pages in the order they were first published (`order`: id -> when),
-        so a full page's articles never change, even when a back-dated article arrives
-        late: it joins the newest page. The newest page may be partial, so every article
-        is in exactly one page.
+        Articles fill pages of feed.max_items in the order they were first published
+        (`sequence`: id -> publication number), and only full pages are published: a
+        page's articles never change, even when a back-dated article arrives late (it
+        joins the unarchived tail). The tail belongs in the subscription feed.
         """
         size = self.config.feed.max_items
-        sequence = sorted(entries, key=lambda e: (order[e.id], e.article.date, e.id))
-        count = -(-len(sequence) // size)
+        ordered = sorted(entries, key=lambda e: (sequence[e.id], e.article.date, e.id))
+        count = len(ordered) // size
         outputs: list[Output] = []
         for number in range(1, count + 1):
-            page = sequence[(number - 1) * size : number * size]
+            page = ordered[(number - 1) * size : number * size]
             path = f"archive/feed-{number}.xml"
             links = ArchiveLinks(
                 prev=f"archive/feed-{number - 1}.xml" if number > 1 else "",
@@ -114,7 +126,8 @@ class Syndication:
             outputs.append(
                 Output(path, key, self._archive_renderer(channel, path, newest_first, links))
             )
-        return outputs, (f"archive/feed-{count}.xml" if count else "")
+        tail = tuple(ordered[count * size :])
+        return outputs, (f"archive/feed-{count}.xml" if count else ""), tail
 
     def _archive_renderer(
         self, channel: Channel, path: str, entries: tuple[Entry, ...], links: ArchiveLinks

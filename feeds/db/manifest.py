@@ -170,14 +170,22 @@ def load_published(conn: sqlite3.Connection) -> dict[str, str]:
 
 
 def mark_published(
-    conn: sqlite3.Connection, articles: Iterable[tuple[str, datetime]], now: datetime
+    conn: sqlite3.Connection, articles: Iterable[tuple[datetime, str]], now: datetime
 ) -> None:
-    """Record the first publication of articles (id, date); the date is kept current."""
+    """Record the first publication of articles (date, id), in the order given.
+
+    The insertion order is the publication order (load_publication_order).
+    """
     conn.executemany(
         "INSERT INTO published (article_id, first_seen, date) VALUES (?, ?, ?)"
         " ON CONFLICT(article_id) DO UPDATE SET date = excluded.date",
-        ((aid, now.isoformat(), date.isoformat()) for aid, date in articles),
+        ((aid, now.isoformat(), date.isoformat()) for date, aid in articles),
     )
+
+
+def load_publication_order(conn: sqlite3.Connection) -> dict[str, int]:
+    """article id -> its place in the order of first publication."""
+    return dict(conn.execute("SELECT article_id, rowid FROM published").fetchall())
 
 
 def load_outputs(conn: sqlite3.Connection) -> dict[str, str]:
