@@ -673,6 +673,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(args.work / "runs", ignore_errors=True)
     if not runs:
+        if extra_rows:  # --sizes '' : the extra rows alone
+            print(extras.table(extra_rows))
+            (args.results / "extras.json").write_text(
+                json.dumps([asdict(r) for r in extra_rows], ensure_ascii=False, indent=1) + "\n",
+                encoding="utf-8",
+            )
+            return 0
         return 1
     summary = summarise(runs)
     context = size_context(args, runs)
