@@ -294,7 +294,7 @@ def choose_systems(args: argparse.Namespace) -> tuple[list[System], dict[str, st
     """feeds plus the requested baselines that are available; (systems, versions, skipped)."""
     systems = [System("feeds", STEPS, prepare_feeds)]
     versions = {
-        "feeds": version_of([*feeds_command(), "--version"]),
+        "feeds": version_of([*feeds_command(), "--version"]).removeprefix("feeds "),
         "python": sys.version.split()[0],
     }
     skipped: list[str] = []
@@ -305,7 +305,7 @@ def choose_systems(args: argparse.Namespace) -> tuple[list[System], dict[str, st
             if shutil.which("hugo") is None:
                 skipped.append("hugo: not installed (apt-get install -y hugo)")
                 continue
-            versions["hugo"] = version_of(["hugo", "version"]).split("+")[0]
+            versions["hugo"] = version_of(["hugo", "version"]).split("+")[0].removeprefix("hugo ")
             systems.append(System("hugo", STEPS, prepare_hugo))
         elif name == "pelican":
             venv = args.pelican_venv
@@ -719,7 +719,11 @@ def report_only(args: argparse.Namespace) -> int:
     order = ["feeds", *ALL_BASELINES]
     names = [s for s in order if any(r.system == s for r in runs)]
     versions = {"python": sys.version.split()[0]}
-    args.feeds_label = args.feeds_rev or "see the run's log"
+    if shutil.which("hugo") and "hugo" in names:
+        versions["hugo"] = version_of(["hugo", "version"]).split("+")[0].removeprefix("hugo ")
+    if pelican_binary(args.pelican_venv).exists() and "pelican" in names:
+        versions["pelican"] = version_of([str(pelican_binary(args.pelican_venv)), "--version"])
+    args.feeds_label = f"commit {args.feeds_rev}" if args.feeds_rev else "see the run's log"
     summary = summarise(runs)
     context = size_context(args, runs)
     started = datetime.fromtimestamp(args.report_from[0].stat().st_mtime, UTC)
