@@ -31,7 +31,3 @@ settings.register_profile(
 
 PROPERTY = settings(settings.get_profile("feeds-ci"))
 """Decorator for property tests: ``@PROPERTY`` above ``@given``."""
-
-
-RENDERING = settings(PROPERTY, max_examples=max(1, PROPERTY.max_examples // 2))
-"""For properties that render a whole site per example: half the examples, same budget."""
