@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import re
 
 from feeds.config import SiteConfig
 
@@ -27,5 +28,16 @@ def root_prefix(page: str) -> str:
 
 
 def tag_uri(site: SiteConfig, specific: str) -> str:
-    """An RFC 4151 tag: URI on the site's host; stable as long as the host is."""
-    return f"tag:{site.host},{site.id_year}:{specific}"
+    """An RFC 4151 tag: URI on the site's host; stable as long as the host is.
+
+    ASCII characters an IRI may not hold (space, quotes, angle brackets...) are
+    percent-encoded; letters of any script stay as they are.
+    """
+    return f"tag:{site.host},{site.id_year}:{_IRI_UNSAFE.sub(_percent, specific)}"
+
+
+_IRI_UNSAFE = re.compile(r'[\x00-\x20"<>\\^`{|}%\x7f]')
+
+
+def _percent(match: re.Match[str]) -> str:
+    return "".join(f"%{byte:02X}" for byte in match.group(0).encode())
