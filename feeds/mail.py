@@ -22,7 +22,7 @@ from feeds.config import Config, SmtpConfig
 from feeds.db import mailing as db
 from feeds.db.manifest import transaction
 from feeds.errors import MailError
-from feeds.message import Signer, build_message, recipient_for, sender
+from feeds.message import Mailing, Signer, recipient_for, sender
 
 log = logging.getLogger(__name__)
 
@@ -236,9 +236,10 @@ def deliver(config: Config, conn: sqlite3.Connection, now: datetime) -> Report:
                 for week, rows in due:
                     digest = db.get_digest(conn, week)
                     assert digest is not None
+                    mailing = Mailing(config, digest, now)
                     for row in rows:
                         outcome = _deliver_one(
-                            config, conn, now, session, signer, from_addr, digest, row
+                            config, conn, now, session, signer, from_addr, mailing, row
                         )
                         attempted += 1
                         sent += outcome.state == "sent"
@@ -259,9 +260,10 @@ def _deliver_one(
     session: SmtpSession,
     signer: Signer,
     from_addr: str,
-    digest: db.DigestRow,
+    mailing: Mailing,
     row: db.Delivery,
 ) -> Outcome:
+    digest = mailing.digest
     subscriber = row.subscriber
     if row.state == "sending":
         log.warning(
@@ -270,11 +272,7 @@ def _deliver_one(
             digest.week,
             subscriber.email,
         )
-    data = signer.sign(
-        build_message(
-            config, digest, recipient_for(config, digest.week, subscriber), now
-        ).as_bytes()
-    )
+    data = signer.sign(mailing.message(recipient_for(config, digest.week, subscriber)))
     session.ensure_open()
     with transaction(conn):
         db.mark_sending(conn, digest.week, subscriber.id, now)

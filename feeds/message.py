@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
+import logging
 import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from email import quoprimime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -18,6 +21,8 @@ from feeds.db.mailing import DigestRow, Subscriber, parse_utc
 from feeds.digest import generic_unsubscribe, web_path
 from feeds.errors import MailError
 from feeds.links import absolute
+
+log = logging.getLogger(__name__)
 
 _BREAKS = re.compile(r"[\r\n\x00]")
 DKIM_HEADERS = (
@@ -103,8 +108,18 @@ def transfer_encoding(text: str) -> str:
     Chosen up front: left to itself the email package encodes every part both ways to
     keep the shorter one, which doubles the cost of each message.
     """
-    extra_bytes = len(text.encode("utf-8")) - len(text)  # ~ the non-ASCII characters
-    return "base64" if extra_bytes * 3 > len(text) else "quoted-printable"
+    return _choose(_stats(text))
+
+
+def _stats(text: str) -> tuple[int, int]:
+    """(characters, UTF-8 bytes): what the choice of transfer encoding looks at."""
+    return len(text), len(text.encode("utf-8"))
+
+
+def _choose(stats: tuple[int, int]) -> str:
+    chars, size = stats
+    extra_bytes = size - chars  # ~ the non-ASCII characters
+    return "base64" if extra_bytes * 3 > chars else "quoted-printable"
 
 
 def _set(msg: EmailMessage, name: str, value: object) -> None:
@@ -117,6 +132,162 @@ def public_eml(config: Config, digest: DigestRow) -> bytes:
     """The digest as published: addressed to the list, byte-stable, no subscriber in it."""
     msg = build_message(config, digest, public_recipient(config), parse_utc(digest.created_at))
     return msg.as_bytes()
+
+
+class Mailing:
+    """A digest's messages to its subscribers, as bytes, without rebuilding each one.
+
+    `message(to)` returns exactly `build_message(config, digest, to, date).as_bytes()`: the
+    headers that differ per subscriber (To, Message-ID, List-Unsubscribe, the boundary) are
+    folded by the email package's own policy, and the two parts are encoded once, leaving
+    only the lines that hold the unsubscribe link to encode per subscriber. The first
+    message is also built the slow way and compared; should they ever differ, every message
+    is built the slow way (and a warning says so).
+    """
+
+    def __init__(self, config: Config, digest: DigestRow, date: datetime) -> None:
+        self.config = config
+        self.digest = digest
+        self.date = date
+        self.mailto = generic_unsubscribe(config)
+        self.host = config.site.host
+        self.checked = False
+        self.fast = True
+        head = build_message(config, digest, public_recipient(config), date)
+        fixed = {name: SMTP.fold_binary(name, value) for name, value in head.raw_items()}
+        self.before_to = fixed["Subject"] + fixed["From"]
+        self.date_line = fixed["Date"]
+        self.list_id = fixed["List-Id"]
+        self.after_unsubscribe = fixed["X-Feeds-Digest"] + fixed["MIME-Version"]
+        self.text = _Part(digest.mail_text, digest.marker, "plain")
+        self.html = _Part(digest.mail_html, digest.marker, "html")
+
+    def message(self, to: Recipient) -> bytes:
+        """The message to one recipient, as build_message would serialise it."""
+        if not self.fast:
+            return build_message(self.config, self.digest, to, self.date).as_bytes()
+        data = self._assemble(to)
+        if not self.checked:
+            self.checked = True
+            reference = build_message(self.config, self.digest, to, self.date).as_bytes()
+            if data != reference:
+                log.warning("%s: building every message in full (slower)", self.digest.week)
+                self.fast = False
+                return reference
+        return data
+
+    def _assemble(self, to: Recipient) -> bytes:
+        week = self.digest.week
+        if to.name:
+            to_line = _fold("To", Address(display_name=to.name, addr_spec=to.email))
+        else:
+            to_line = _fold("To", to.email)
+        if self.config.digest.unsubscribe_url and to.unsubscribe != self.mailto:
+            unsubscribe = _fold("List-Unsubscribe", f"<{self.mailto}>, <{to.unsubscribe}>")
+            unsubscribe += _fold("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+        else:
+            unsubscribe = _fold("List-Unsubscribe", f"<{self.mailto}>")
+        boundary = f"=feeds.{week}.{to.message_key}=".encode("ascii")
+        _check_link(to.unsubscribe)
+        return b"".join(
+            (
+                self.before_to,
+                to_line,
+                self.date_line,
+                _fold("Message-ID", f"<digest.{week}.{to.message_key}@{self.host}>"),
+                self.list_id,
+                unsubscribe,
+                self.after_unsubscribe,
+                _fold("Content-Type", f'multipart/alternative; boundary="{boundary.decode()}"'),
+                b"\r\n--",
+                boundary,
+                b"\r\n",
+                self.text.encoded(to.unsubscribe),
+                b"\r\n--",
+                boundary,
+                b"\r\n",
+                self.html.encoded(html.escape(to.unsubscribe, quote=True)),
+                b"\r\n--",
+                boundary,
+                b"--\r\n",
+            )
+        )
+
+
+def _fold(name: str, value: object) -> bytes:
+    """One header line as the SMTP policy writes it (CR/LF in the value refused)."""
+    if _BREAKS.search(str(value)):
+        raise MailError(f"refusing a line break in the {name} header")
+    return SMTP.fold_binary(*SMTP.header_store_parse(name, value))
+
+
+def _check_link(link: str) -> None:
+    if _BREAKS.search(link):
+        raise MailError("refusing a line break in the unsubscribe link")
+
+
+class _Part:
+    """A text part whose only per-subscriber content is the link standing at `marker`.
+
+    Encoded as email.contentmanager does (lines re-joined with CRLF for base64; each line
+    quoted-printable on its own, 78 columns), so the result is byte for byte the same.
+    """
+
+    def __init__(self, text: str, marker: str, subtype: str) -> None:
+        self.text = text
+        self.marker = marker
+        self.subtype = subtype
+        self.count = text.count(marker)
+        self.stats = _stats(text)
+        self.marker_stats = _stats(marker)
+        self.headers: dict[str, bytes] = {}
+        self.crlf_body: bytes | None = None
+        self.qp_lines: list[bytes] | None = None
+        self.qp_marked: dict[int, bytes] = {}
+
+    def encoded(self, link: str) -> bytes:
+        """Part headers, blank line and body with link in place of the marker."""
+        link_stats = _stats(link)
+        stats = (
+            self.stats[0] + self.count * (link_stats[0] - self.marker_stats[0]),
+            self.stats[1] + self.count * (link_stats[1] - self.marker_stats[1]),
+        )
+        cte = _choose(stats)
+        body = self._base64(link) if cte == "base64" else self._quoted_printable(link)
+        return self._headers(cte) + b"\r\n" + body
+
+    def _headers(self, cte: str) -> bytes:
+        if cte not in self.headers:
+            part = EmailMessage(policy=SMTP)
+            part.set_content("", subtype=self.subtype, cte=cte)
+            del part["MIME-Version"]
+            self.headers[cte] = b"".join(
+                SMTP.fold_binary(name, value) for name, value in part.raw_items()
+            )
+        return self.headers[cte]
+
+    def _base64(self, link: str) -> bytes:
+        if self.crlf_body is None:
+            lines = self.text.encode("utf-8").splitlines()
+            self.crlf_body = b"\r\n".join(lines) + b"\r\n"
+        data = self.crlf_body.replace(self.marker.encode("utf-8"), link.encode("utf-8"))
+        return base64.encodebytes(data).replace(b"\n", b"\r\n")
+
+    def _quoted_printable(self, link: str) -> bytes:
+        marker = self.marker.encode("utf-8")
+        if self.qp_lines is None:
+            lines = self.text.encode("utf-8").splitlines() or [b""]
+            self.qp_lines = [b"" if marker in line else _qp_line(line) for line in lines]
+            self.qp_marked = {n: line for n, line in enumerate(lines) if marker in line}
+        lines = list(self.qp_lines)
+        for number, line in self.qp_marked.items():
+            lines[number] = _qp_line(line.replace(marker, link.encode("utf-8")))
+        return b"".join(lines)
+
+
+def _qp_line(line: bytes) -> bytes:
+    """One line quoted-printable as the email package writes it: 78 columns, CRLF."""
+    return quoprimime.body_encode(line.decode("latin-1") + "\n", 78, "\r\n").encode("ascii")
 
 
 def web_url(config: Config, week: str) -> str:

@@ -1,0 +1,130 @@
+"""Messages to subscribers built from one encoded digest equal the email package's own build."""
+
+from __future__ import annotations
+
+import dataclasses
+import email
+import email.policy
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+import pytest
+
+from feeds import message as message_module
+from feeds.config import Config, DigestConfig, SiteConfig
+from feeds.db.mailing import DigestRow, Subscriber
+from feeds.errors import MailError
+from feeds.message import Mailing, build_message, recipient_for
+
+MARK = "feeds-unsubscribe-0123456789abcdef01234567"
+NOW = datetime(2026, 2, 21, 8, tzinfo=UTC)
+TOKEN_URL = "https://news.example.org/unsubscribe?t={token}&list=digest"
+
+ENGLISH_HTML = (
+    '<!DOCTYPE html><html lang="en"><body style="margin:0;padding:0">\n'
+    + "".join(
+        f'<p style="font-family:Georgia,serif;color:#222">Story {n}: a long line of words that'
+        f" runs well past the seventy-eight columns of a mail line, = signs and all.</p>\n"
+        for n in range(30)
+    )
+    + "trailing space \ntrailing tab\t\n.a line starting with a dot\n\n"
+    + f'<a href="{MARK}">Unsubscribe</a> and again: <a href="{MARK}">here</a>\n'
+    + "x" * 75
+    + f"{MARK}\n</body></html>\n"
+)
+ENGLISH_TEXT = "Weekly news\n\n" + "Story one.\n" * 40 + f"Unsubscribe: {MARK}\n"
+UKRAINIAN_TEXT = "Тижневик новин\n\n" + "Перша новина тижня.\n" * 40 + f"Відписатися: {MARK}\n"
+UKRAINIAN_HTML = (
+    '<html lang="uk"><body>\n'
+    + '<p style="color:#222">Друга новина тижня, довга і докладна.</p>\n' * 40
+    + f'<a href="{MARK}">Відписатися</a>\n</body></html>\n'
+)
+
+READERS = (
+    Subscriber(7, "ann@example.org", "", "tok-7_aaaaaaaaaaaaaaaaaaaa", ""),
+    Subscriber(8, "bob@example.org", "Bob Smith", "tok-8_bbbbbbbbbbbbbbbbbbbb", ""),
+    Subscriber(123456, "cat@example.org", "Катерина Шевченко", "tok_cccccccccccccccccccc", ""),
+    Subscriber(9, "dan@example.org", 'Smith, "Dan" Jr.', "tok-9_dddddddddddddddddddd", ""),
+    Subscriber(10, "eve@example.org", "Єва " * 20, "tok-10_eeeeeeeeeeeeeeeeeeee", ""),
+    Subscriber(11, "fay@example.org", "Fay", "short", ""),
+)
+
+
+def digest(text: str, html: str) -> DigestRow:
+    return DigestRow(
+        week="2026-W08", slot="", start="", created_at="2026-02-21T08:00:00.000000Z",
+        queued_at=None, done=False, articles=2, heading="h", subject="Новини: 13–20 лютого",
+        marker=MARK, web_html="<html></html>", mail_html=html, mail_text=text,
+    )  # fmt: skip
+
+
+def config(unsubscribe_url: str) -> Config:
+    return Config(
+        site=SiteConfig(title="Тестові новини", base_url="https://news.example.org/"),
+        digest=DigestConfig(from_="News <news@news.example.org>", unsubscribe_url=unsubscribe_url),
+    )
+
+
+def parse(data: bytes) -> EmailMessage:
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+@pytest.mark.parametrize("url", [TOKEN_URL, ""], ids=["token-url", "mailto-only"])
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [(ENGLISH_TEXT, ENGLISH_HTML), (UKRAINIAN_TEXT, UKRAINIAN_HTML), ("", "")],
+    ids=["english", "ukrainian", "empty"],
+)
+def test_every_message_is_byte_identical_to_the_email_package_build(
+    url: str, text: str, html: str
+) -> None:
+    conf, row = config(url), digest(text, html)
+    mailing = Mailing(conf, row, NOW)
+    for reader in READERS * 2:
+        to = recipient_for(conf, row.week, reader)
+        assert mailing.message(to) == build_message(conf, row, to, NOW).as_bytes(), reader
+    assert mailing.fast
+
+
+def test_messages_share_the_body_and_carry_their_own_headers() -> None:
+    conf, row = config(TOKEN_URL), digest(UKRAINIAN_TEXT, ENGLISH_HTML)
+    mailing = Mailing(conf, row, NOW)
+    first, second = (
+        parse(mailing.message(recipient_for(conf, row.week, reader))) for reader in READERS[:2]
+    )
+    assert (first["To"], second["To"]) == ("ann@example.org", "Bob Smith <bob@example.org>")
+    assert first["Message-ID"] != second["Message-ID"]
+    assert READERS[0].token in first["List-Unsubscribe"]
+    assert READERS[1].token in second["List-Unsubscribe"]
+    for kind in ("plain", "html"):
+        bodies = []
+        for msg, reader in ((first, READERS[0]), (second, READERS[1])):
+            part = msg.get_body((kind,))
+            assert part is not None
+            body = str(part.get_content())
+            assert reader.token in body
+            bodies.append(body.replace(reader.token, "TOKEN"))
+        assert bodies[0] == bodies[1]
+
+
+def test_a_difference_from_the_full_build_falls_back_to_full_builds(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    conf, row = config(TOKEN_URL), digest(ENGLISH_TEXT, ENGLISH_HTML)
+    monkeypatch.setattr(message_module._Part, "encoded", lambda self, link: b"broken\r\n")
+    mailing = Mailing(conf, row, NOW)
+    for reader in READERS[:3]:
+        to = recipient_for(conf, row.week, reader)
+        assert mailing.message(to) == build_message(conf, row, to, NOW).as_bytes()
+    assert not mailing.fast
+    assert "building every message in full" in caplog.text
+
+
+def test_a_line_break_in_the_unsubscribe_link_is_refused() -> None:
+    conf = config("https://news.example.org/u?t={token}")
+    reader = dataclasses.replace(READERS[0], token="a\r\nBcc: v@example.org")
+    mailing = Mailing(conf, digest(ENGLISH_TEXT, ENGLISH_HTML), NOW)
+    with pytest.raises(MailError, match="line break"):
+        mailing.message(recipient_for(conf, "2026-W08", reader))
