@@ -103,7 +103,9 @@ def build_message(config: Config, digest: DigestRow, to: Recipient, date: dateti
 
 
 def transfer_encoding(text: str) -> str:
-    """quoted-printable for mostly-ASCII text (markup, English), base64 for the rest.
+    """The shorter encoding: quoted-printable for mostly-ASCII text (markup, English),
+    base64 once the bytes quoted-printable must escape (three characters for one) outweigh
+    base64's third more on every byte: markup around Cyrillic text is a fifth smaller so.
 
     Chosen up front: left to itself the email package encodes every part both ways to
     keep the shorter one, which doubles the cost of each message.
@@ -111,15 +113,20 @@ def transfer_encoding(text: str) -> str:
     return _choose(_stats(text))
 
 
+# Bytes that quoted-printable writes as they are (others become =XX).
+_QP_LITERAL = bytes(range(0x20, 0x7F)).replace(b"=", b"") + b"\t\r\n"
+
+
 def _stats(text: str) -> tuple[int, int]:
-    """(characters, UTF-8 bytes): what the choice of transfer encoding looks at."""
-    return len(text), len(text.encode("utf-8"))
+    """(UTF-8 bytes, those quoted-printable escapes): additive over concatenation."""
+    data = text.encode("utf-8")
+    return len(data), len(data.translate(None, _QP_LITERAL))
 
 
 def _choose(stats: tuple[int, int]) -> str:
-    chars, size = stats
-    extra_bytes = size - chars  # ~ the non-ASCII characters
-    return "base64" if extra_bytes * 3 > chars else "quoted-printable"
+    size, escaped = stats
+    # base64: 4/3 of the size; quoted-printable: the size plus two more for each escape.
+    return "base64" if 4 * size < 3 * (size + 2 * escaped) else "quoted-printable"
 
 
 def _set(msg: EmailMessage, name: str, value: object) -> None:

@@ -1,4 +1,5 @@
-"""Messages to subscribers built from one encoded digest equal the email package's own build."""
+"""Messages to subscribers: built from one encoded digest, equal to the email package's own
+build, and sent byte for byte."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from email.message import EmailMessage
 import pytest
 
 from feeds import message as message_module
-from feeds.config import Config, DigestConfig, SiteConfig
+from feeds.config import Config, DigestConfig, SiteConfig, SmtpConfig
 from feeds.db.mailing import DigestRow, Subscriber
 from feeds.errors import MailError
-from feeds.message import Mailing, build_message, recipient_for
+from feeds.mail import SmtpSession
+from feeds.message import Mailing, build_message, recipient_for, transfer_encoding
+from tests.smtp_server import smtp_server
 
 MARK = "feeds-unsubscribe-0123456789abcdef01234567"
 NOW = datetime(2026, 2, 21, 8, tzinfo=UTC)
@@ -128,3 +131,43 @@ def test_a_line_break_in_the_unsubscribe_link_is_refused() -> None:
     mailing = Mailing(conf, digest(ENGLISH_TEXT, ENGLISH_HTML), NOW)
     with pytest.raises(MailError, match="line break"):
         mailing.message(recipient_for(conf, "2026-W08", reader))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"Subject: s\r\n\r\n.starts with a dot\r\n..two dots\r\nend.\r\n.\r\n",
+        b".a first line with a dot\r\n\r\nno line break at the end",
+    ],
+)
+def test_lines_starting_with_a_dot_arrive_unchanged(data: bytes) -> None:
+    with (
+        smtp_server() as server,
+        SmtpSession(
+            SmtpConfig(host="127.0.0.1", port=server.port, security="none", timeout=10)
+        ) as session,
+    ):
+        assert session.send("news@example.org", "ann@example.org", data).state == "sent"
+        received = server.messages[0].data
+    assert received == data if data.endswith(b"\r\n") else received == data + b"\r\n"
+
+
+CYRILLIC_MAIL_HTML = (
+    '<tr><td style="padding:12px 24px;font-family:Georgia,serif;font-size:17px;color:#1a1a1a">'
+    '<a href="https://news.example.org/articles/persha-novyna.html" style="color:#1a1a1a">'
+    "Перша новина тижня</a></td></tr>\n"
+) * 40
+
+
+@pytest.mark.parametrize(
+    "text",
+    [ENGLISH_HTML, ENGLISH_TEXT, UKRAINIAN_HTML, UKRAINIAN_TEXT, CYRILLIC_MAIL_HTML],
+    ids=["english-html", "english-text", "ukrainian-html", "ukrainian-text", "markup-cyrillic"],
+)
+def test_the_transfer_encoding_chosen_is_the_shorter(text: str) -> None:
+    sizes = {}
+    for cte in ("base64", "quoted-printable"):
+        part = EmailMessage(policy=email.policy.SMTP)
+        part.set_content(text, subtype="html", cte=cte)
+        sizes[cte] = len(part.as_bytes())
+    assert transfer_encoding(text) == min(sizes, key=sizes.__getitem__)
