@@ -73,7 +73,7 @@ def feeds_available(module: str, marker: str | None = None) -> bool:
 def measure_watcher(work: Path, seed: int) -> ExtraRow:
     """A no-change Watcher.poll over the 100 000-seed corpus: median of 7 warm ticks."""
     target = "≤ 0.3 s"
-    name = f"watcher scan tick, {WATCH_N:,} files (no change)".replace(",", " ")
+    name = f"watcher scan tick, {WATCH_N:_} files (no change)".replace("_", " ")
     if not feeds_available("watcher", "class Watcher"):
         return ExtraRow(name, "TODO", target, "feeds/watcher.py (Watcher.poll) not there yet")
     paths = corpus_mod.generate(work / f"corpus-{WATCH_N}-s{seed}", WATCH_N, seed)
@@ -112,7 +112,7 @@ class _Counter:
 def measure_digest(work: Path, seed: int, feeds_cmd: list[str]) -> ExtraRow:
     """`feeds digest --send` of one week to 10 000 subscribers through a local aiosmtpd."""
     target = "≥ 200 messages/s"
-    name = f"digest to {SUBSCRIBERS:,} subscribers, local aiosmtpd".replace(",", " ")
+    name = f"digest to {SUBSCRIBERS:_} subscribers, local aiosmtpd".replace("_", " ")
     if not feeds_available("digest_run", "send") or not feeds_available("mail"):
         return ExtraRow(name, "TODO", target, "feeds digest --send not implemented yet")
     if (Path(__file__).parent / "digest_throughput.py").exists():
