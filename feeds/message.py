@@ -248,7 +248,8 @@ class _Part:
         self.stats = _stats(text)
         self.marker_stats = _stats(marker)
         self.headers: dict[str, bytes] = {}
-        self.crlf_body: bytes | None = None
+        self.b64_head = b""
+        self.b64_tail: bytes | None = None
         self.qp_lines: list[bytes] | None = None
         self.qp_marked: dict[int, bytes] = {}
 
@@ -274,11 +275,16 @@ class _Part:
         return self.headers[cte]
 
     def _base64(self, link: str) -> bytes:
-        if self.crlf_body is None:
+        marker = self.marker.encode("utf-8")
+        if self.b64_tail is None:
             lines = self.text.encode("utf-8").splitlines()
-            self.crlf_body = b"\r\n".join(lines) + b"\r\n"
-        data = self.crlf_body.replace(self.marker.encode("utf-8"), link.encode("utf-8"))
-        return base64.encodebytes(data).replace(b"\n", b"\r\n")
+            body = b"\r\n".join(lines) + b"\r\n"
+            # Lines of 57 bytes each: those before the first link are the same for everyone.
+            first = body.find(marker)
+            cut = (len(body) if first < 0 else first) // _B64_LINE * _B64_LINE
+            self.b64_head = _b64_lines(body[:cut])
+            self.b64_tail = body[cut:]
+        return self.b64_head + _b64_lines(self.b64_tail.replace(marker, link.encode("utf-8")))
 
     def _quoted_printable(self, link: str) -> bytes:
         marker = self.marker.encode("utf-8")
@@ -290,6 +296,14 @@ class _Part:
         for number, line in self.qp_marked.items():
             lines[number] = _qp_line(line.replace(marker, link.encode("utf-8")))
         return b"".join(lines)
+
+
+_B64_LINE = 57  # bytes of data on each 76-character base64 line
+
+
+def _b64_lines(data: bytes) -> bytes:
+    """base64 in lines of 76 characters ending in CRLF, as the email package writes it."""
+    return base64.encodebytes(data).replace(b"\n", b"\r\n")
 
 
 def _qp_line(line: bytes) -> bytes:

@@ -77,8 +77,13 @@ def parse(data: bytes) -> EmailMessage:
 @pytest.mark.parametrize("url", [TOKEN_URL, ""], ids=["token-url", "mailto-only"])
 @pytest.mark.parametrize(
     ("text", "html"),
-    [(ENGLISH_TEXT, ENGLISH_HTML), (UKRAINIAN_TEXT, UKRAINIAN_HTML), ("", "")],
-    ids=["english", "ukrainian", "empty"],
+    [
+        (ENGLISH_TEXT, ENGLISH_HTML),
+        (UKRAINIAN_TEXT, UKRAINIAN_HTML),
+        (f"{MARK}\n{UKRAINIAN_TEXT}", f"{MARK}{UKRAINIAN_HTML}{MARK}"),
+        ("", ""),
+    ],
+    ids=["english", "ukrainian", "links-first", "empty"],
 )
 def test_every_message_is_byte_identical_to_the_email_package_build(
     url: str, text: str, html: str
