@@ -51,6 +51,7 @@ class Counter:
         self.count = 0
         self.bytes = 0
         self.first = self.last = 0.0
+        self.marks = []  # time of every 1000th message
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
@@ -61,6 +62,8 @@ class Counter:
             self.count += 1
             self.bytes += len(envelope.original_content or b"")
             self.last = now
+            if self.count % 1000 == 0:
+                self.marks.append(now)
         return "250 OK"
 
 def free_port():
@@ -81,7 +84,9 @@ for _ in range(20):  # port 0 cannot be used: the controller connects to it once
 print(controller.port, flush=True)
 for line in sys.stdin:  # one line: report; EOF: stop
     with counter.lock:
-        print(counter.count, counter.bytes, counter.last - counter.first, flush=True)
+        span = counter.last - counter.first
+        blocks = [round(1000 / (b - a)) for a, b in zip(counter.marks, counter.marks[1:])]
+        print(counter.count, counter.bytes, span, ",".join(map(str, blocks)) or "-", flush=True)
 controller.stop()
 """
 
@@ -157,13 +162,15 @@ class _Server:
         assert self.proc.stdout is not None
         self.port = int(self.proc.stdout.readline())
 
-    def report(self) -> tuple[int, int, float]:
-        """(messages, bytes, seconds from the first to the last message)."""
+    def report(self) -> tuple[int, int, float, list[int]]:
+        """(messages, bytes, seconds from the first to the last message, messages/s in each
+        block of 1000 after the first)."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write("report\n")
         self.proc.stdin.flush()
-        count, size, span = self.proc.stdout.readline().split()
-        return int(count), int(size), float(span)
+        count, size, span, blocks = self.proc.stdout.readline().split()
+        rates = [] if blocks == "-" else [int(rate) for rate in blocks.split(",")]
+        return int(count), int(size), float(span), rates
 
     def stop(self) -> None:
         assert self.proc.stdin is not None
@@ -223,7 +230,7 @@ def measure(
         load_before = os.getloadavg()
         timing = spawner.run(send, root, root / "send.log")
         load_after = os.getloadavg()
-        count, size, span = server.report()
+        count, size, span, blocks = server.report()
         if timing["status"] != 0 or count != subscribers:
             log = (root / "send.log").read_text(encoding="utf-8", errors="replace")
             raise RuntimeError(f"digest --send: exit {timing['status']}, {count} sent\n{log}")
@@ -248,6 +255,7 @@ def measure(
         "server_messages_per_s": (count - 1) / span if span > 0 else float("nan"),
         "peak_rss_mb": timing["rss_kb"] / 1024,
         "ceiling_messages_per_s": limit,
+        "server_rate_per_1000": blocks,
         "load_before": load_before,
         "load_after": load_after,
         "run_folder": str(root) if keep else "",
@@ -306,7 +314,8 @@ def main() -> None:
                 if args.ceiling
                 else ""
             )
-            + f" load {load}",
+            + f" load {load}"
+            + (f"; per 1000 {result['server_rate_per_1000']}" if args.subscribers > 2000 else ""),
             flush=True,
         )
 
