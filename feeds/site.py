@@ -129,10 +129,13 @@ class Pages:
             older = entries[index + 1] if index + 1 < len(entries) else None
             image = images.get(entry.id)
             key = make_key(
+                self.fingerprint,
+                "article",
                 keys[entry.id],
                 entry.slug,
-                *(f"{e.slug}\x00{e.article.title}" if e else "" for e in (newer, older)),
-                repr(image),
+                f"{newer.slug}\x00{newer.article.title}" if newer else "",
+                f"{older.slug}\x00{older.article.title}" if older else "",
+                repr(image) if image else "",
             )
             yield self._article(entry, key, newer, older, image)
         newest = tuple(entries[: self.config.feed.page_size])
@@ -196,7 +199,7 @@ class Pages:
                 image=image,
             )
 
-        return Output(entry.path, make_key(self.fingerprint, "article", key), render)
+        return Output(entry.path, key, render)
 
 
 def _reader_links(url: str) -> list[tuple[str, str]]:
