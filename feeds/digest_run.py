@@ -43,6 +43,14 @@ class DigestTick:
     exit_code: int
     error: str = ""
 
+    @property
+    def summary(self) -> str:
+        """One log line: the week, its articles and what happened to the mail."""
+        return (
+            f"digest {self.week}: {self.articles} articles; {self.sent} sent,"
+            f" {self.failed} failed, {self.deferred} deferred"
+        )
+
 
 def digest_tick(
     config: Config,

@@ -233,14 +233,7 @@ class Daemon:
         tick = result.digest
         assert tick is not None
         if tick.week is not None:
-            log.info(
-                "digest %s: %d articles; %d sent, %d failed, %d deferred",
-                tick.week,
-                tick.articles,
-                tick.sent,
-                tick.failed,
-                tick.deferred,
-            )
+            log.info("%s", tick.summary)
         self._digest_pending = False
         if tick.exit_code != 0:
             retry = datetime.now(self.tz) + DIGEST_RETRY

@@ -47,15 +47,7 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
         len(built.removed),
     )
     if result.digest is not None and result.digest.week is not None:
-        tick = result.digest
-        log.info(
-            "digest %s: %d articles; %d sent, %d failed, %d deferred",
-            tick.week,
-            tick.articles,
-            tick.sent,
-            tick.failed,
-            tick.deferred,
-        )
+        log.info("%s", result.digest.summary)
     return result.exit_code
 
 
