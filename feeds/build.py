@@ -7,15 +7,18 @@ import gc
 import hashlib
 import json
 import logging
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from feeds import __version__
 from feeds.config import Config
 from feeds.db import manifest as db
+from feeds.db.schema import open_readonly
 from feeds.errors import SeedError
 from feeds.model import Article, Block, Entry
 from feeds.outputs import Output, make_key
@@ -240,7 +243,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
         sequence = db.load_publication_order(conn)
         for entry in sorted(entries, key=lambda e: (e.article.date, e.id)):
             sequence.setdefault(entry.id, len(sequence) + 1_000_000_000)
-        outputs = plan(config, entries, keys, BodyStore(conn), sequence)
+        outputs = plan(config, entries, keys, BodyStore(conn, config.paths.state), sequence)
         todo: list[Output] = []
         for output in outputs:
             planned.add(output.path)
@@ -301,14 +304,25 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
 
 
 class BodyStore:
-    """Article bodies read from the manifest when a page or feed needs them."""
+    """Article bodies read from the manifest when a page or feed needs them.
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    A forked worker never touches its parent's SQLite connection (SQLite forbids
+    carrying one across fork): it opens its own, read-only.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, state_dir: Path) -> None:
         self.conn = conn
+        self.state_dir = state_dir
+        self.pid = os.getpid()
 
     def __call__(self, article: Article) -> tuple[Block, ...]:
         """The blocks of an article (from the state database)."""
-        return article.blocks or db.load_body(self.conn, article.source)
+        if article.blocks:
+            return article.blocks
+        if os.getpid() != self.pid:
+            self.conn = open_readonly(self.state_dir)
+            self.pid = os.getpid()
+        return db.load_body(self.conn, article.source)
 
 
 def _signature(config: Config, found: Scan, out_dir: str) -> str:

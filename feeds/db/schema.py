@@ -83,6 +83,12 @@ def connect(state_dir: Path) -> sqlite3.Connection:
     return conn
 
 
+def open_readonly(state_dir: Path) -> sqlite3.Connection:
+    """A read-only connection to an existing state database (for worker processes)."""
+    uri = (state_dir / DB_NAME).resolve().as_uri() + "?mode=ro"
+    return sqlite3.connect(uri, uri=True, timeout=60)
+
+
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply every migration newer than the database's user_version, each atomically."""
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
