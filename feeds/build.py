@@ -150,7 +150,7 @@ def _save_rows(conn: sqlite3.Connection, rows: list[db.ManifestRow]) -> None:
 
 def _read_row(config: Config, seed: SeedFile, previous: db.ManifestRow | None) -> db.ManifestRow:
     article: Article | None = None
-    body: tuple[Block, ...] | None = None
+    body: str | None = None
     error: str | None = None
     sha = ""
     try:
@@ -160,7 +160,7 @@ def _read_row(config: Config, seed: SeedFile, previous: db.ManifestRow | None) -
             article, error = previous.article, previous.error
         else:
             full = read_article(seed, data, config.site.tz)
-            body = full.blocks
+            body = db.body_to_json(full.blocks)  # a string pickles far faster than blocks
             article = dataclasses.replace(full, blocks=())
     except SeedError as exc:
         error = exc.reason

@@ -23,7 +23,7 @@ class ManifestRow:
     sha256: str
     article: Article | None  # without its body (blocks=()); the body is stored apart
     error: str | None
-    body: tuple[Block, ...] | None = None  # set only when freshly parsed
+    body: str | None = None  # the body as JSON (body_to_json), set only when freshly parsed
 
     @property
     def signature(self) -> tuple[int, int, int]:
@@ -141,7 +141,7 @@ def save_manifest(
                 r.inode,
                 r.sha256,
                 article_to_json(r.article) if r.article else None,
-                body_to_json(r.body) if r.body is not None else None,
+                r.body,
                 r.error,
             )
             for r in changed
