@@ -11,7 +11,7 @@ from feeds.errors import SeedError
 from feeds.model import Article, Block, BlockKind
 
 # Bump when parsing changes, so cached parses in existing state databases are redone.
-READER_REVISION = 2
+READER_REVISION = 3
 KEYS = ("date", "title", "author", "tags", "summary", "image", "lang", "slug", "draft")
 TITLE_MAX = 110
 HEADING_MAX = 100

@@ -46,7 +46,8 @@ def months(config: Config, entries: Sequence[Entry]) -> list[Month]:
     tz = config.site.tz
 
     def month_of(entry: Entry) -> str:
-        return entry.article.date.astimezone(tz).strftime("%Y-%m")
+        local = entry.article.date.astimezone(tz)
+        return f"{local.year:04d}-{local.month:02d}"
 
     return [Month(key, tuple(group)) for key, group in groupby(entries, key=month_of)]
 

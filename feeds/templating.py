@@ -38,6 +38,7 @@ def make_env(config: Config) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        bytecode_cache=_bytecode_cache(config),
     )
     tz = config.site.tz
     locale = babel_locale(config.site.language)
@@ -87,6 +88,18 @@ def labels(config: Config) -> dict[str, str]:
                 table.setdefault(language, {}).update(words)
     language = config.site.language.split("-")[0].lower()
     return {**table.get("en", {}), **table.get(language, {})}
+
+
+def _bytecode_cache(config: Config) -> jinja2.BytecodeCache | None:
+    """Compiled templates kept in the state folder, so a small rebuild skips compiling."""
+    import jinja2
+
+    folder = config.paths.state / "jinja"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # a cache, not a requirement
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def babel_locale(language: str) -> str:

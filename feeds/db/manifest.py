@@ -55,41 +55,47 @@ def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
 
 
 def article_to_json(article: Article) -> str:
-    """Serialise an Article's metadata (not its body) for the manifest."""
+    """Serialise an Article's metadata (not its body) for the manifest, as a JSON array.
+
+    An array in field order loads faster than an object: this runs for every article
+    of the archive on every build that has anything to do.
+    """
     return json.dumps(
-        {
-            "id": article.id,
-            "source": article.source,
-            "date": article.date.isoformat(),
-            "title": article.title,
-            "summary": article.summary,
-            "author": article.author,
-            "tags": list(article.tags),
-            "image": article.image,
-            "lang": article.lang,
-            "slug_hint": article.slug_hint,
-            "draft": article.draft,
-        },
+        [
+            article.id,
+            article.source,
+            article.date.isoformat(),
+            article.title,
+            article.summary,
+            article.author,
+            article.tags,
+            article.image,
+            article.lang,
+            article.slug_hint,
+            article.draft,
+        ],
         ensure_ascii=False,
     )
 
 
 def article_from_json(text: str) -> Article:
     """The inverse of article_to_json."""
-    raw = json.loads(text)
+    aid, source, date, title, summary, author, tags, image, lang, slug_hint, draft = json.loads(
+        text
+    )
     return Article(
-        id=raw["id"],
-        source=raw["source"],
-        date=datetime.fromisoformat(raw["date"]),
-        title=raw["title"],
-        summary=raw["summary"],
-        blocks=(),
-        author=raw["author"],
-        tags=tuple(raw["tags"]),
-        image=raw["image"],
-        lang=raw["lang"],
-        slug_hint=raw["slug_hint"],
-        draft=raw["draft"],
+        aid,
+        source,
+        datetime.fromisoformat(date),
+        title,
+        summary,
+        (),
+        author,
+        tuple(tags),
+        image,
+        lang,
+        slug_hint,
+        draft,
     )
 
 
