@@ -29,34 +29,33 @@ def sitemap_chunks(entries: Sequence[Entry]) -> list[tuple[Entry, ...]]:
 
 def sitemap_index(config: Config, chunks: Sequence[Sequence[Entry]]) -> bytes:
     """sitemap.xml: an index of the page sitemap and the article sitemaps."""
-    site = config.site
     root = lxml.etree.Element(f"{{{SITEMAP_NS}}}sitemapindex", nsmap={None: SITEMAP_NS})
     names = ["sitemap-pages.xml"] + [f"sitemap-{n}.xml" for n in range(1, len(chunks) + 1)]
     dates = [max((c[-1].article.date for c in chunks), default=None)] + [
         c[-1].article.date for c in chunks
     ]
     for name, when in zip(names, dates, strict=True):
-        item = lxml.etree.SubElement(root, f"{{{SITEMAP_NS}}}sitemap")
-        lxml.etree.SubElement(item, f"{{{SITEMAP_NS}}}loc").text = absolute(site, name)
-        if when is not None:
-            lxml.etree.SubElement(item, f"{{{SITEMAP_NS}}}lastmod").text = when.astimezone(
-                site.tz
-            ).isoformat()
+        _location(root, "sitemap", config, name, when)
     return _xml(root)
 
 
 def sitemap(config: Config, locations: Sequence[tuple[str, datetime | None]]) -> bytes:
     """A urlset of (publish-folder path, last modified) pairs."""
-    site = config.site
     root = lxml.etree.Element(f"{{{SITEMAP_NS}}}urlset", nsmap={None: SITEMAP_NS})
     for path, when in locations:
-        url = lxml.etree.SubElement(root, f"{{{SITEMAP_NS}}}url")
-        lxml.etree.SubElement(url, f"{{{SITEMAP_NS}}}loc").text = absolute(site, path)
-        if when is not None:
-            lxml.etree.SubElement(url, f"{{{SITEMAP_NS}}}lastmod").text = when.astimezone(
-                site.tz
-            ).isoformat()
+        _location(root, "url", config, path, when)
     return _xml(root)
+
+
+def _location(
+    parent: lxml.etree._Element, tag: str, config: Config, path: str, when: datetime | None
+) -> None:
+    """A <url> or <sitemap> element: absolute <loc>, and <lastmod> in site time when known."""
+    item = lxml.etree.SubElement(parent, f"{{{SITEMAP_NS}}}{tag}")
+    lxml.etree.SubElement(item, f"{{{SITEMAP_NS}}}loc").text = absolute(config.site, path)
+    if when is not None:
+        lastmod = lxml.etree.SubElement(item, f"{{{SITEMAP_NS}}}lastmod")
+        lastmod.text = when.astimezone(config.site.tz).isoformat()
 
 
 def _xml(root: lxml.etree._Element) -> bytes:
