@@ -20,7 +20,8 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from feeds.build import build, read_corpus
+from feeds.build import build
+from feeds.corpus import read_corpus
 from feeds.db.schema import DB_NAME, connect
 from feeds.errors import LockTimeout
 from feeds.publish import LOCK_NAME, LockBusy, locked

@@ -21,8 +21,8 @@ import lxml.html
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feeds.build import entries_for
 from feeds.config import Config, SiteConfig
+from feeds.corpus import entries_for
 from feeds.errors import SeedError
 from feeds.model import Article, Block, BlockKind, Entry
 from feeds.plan import plan

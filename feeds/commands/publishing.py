@@ -6,8 +6,9 @@ import argparse
 import logging
 import sqlite3
 
-from feeds.build import build, publishable, read_corpus
+from feeds.build import build
 from feeds.cli import EXIT_OK, EXIT_SKIPPED, LOCK_WAIT, Context
+from feeds.corpus import publishable, read_corpus
 from feeds.db.schema import connect, migrate
 from feeds.publish import locked
 
