@@ -63,7 +63,8 @@ def build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResul
 def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResult:
     found = scan(config.paths.seeds, config.ignore_patterns)
     out_dir = str(config.paths.out.resolve())
-    quick = _unchanged_since_last_build(config, conn, found, now, out_dir)
+    signature = _signature(config, found, out_dir)
+    quick = _unchanged_since_last_build(config, conn, found, now, signature)
     if quick is not None:
         return quick
     corpus = read_corpus(config, conn, found)
@@ -122,7 +123,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
             "last_build",
             json.dumps(
                 {
-                    "signature": _signature(config, found, out_dir),
+                    "signature": signature,
                     "next_due": next_due.isoformat() if next_due else None,
                     "published": len(entries),
                     "skipped": [[e.path, e.reason] for e in corpus.errors],
@@ -184,7 +185,7 @@ def _signature(config: Config, found: Scan, out_dir: str) -> str:
 
 
 def _unchanged_since_last_build(
-    config: Config, conn: sqlite3.Connection, found: Scan, now: datetime, out_dir: str
+    config: Config, conn: sqlite3.Connection, found: Scan, now: datetime, signature: str
 ) -> BuildResult | None:
     """The last build's result when nothing it depends on changed, else None.
 
@@ -195,7 +196,7 @@ def _unchanged_since_last_build(
     if raw is None:
         return None
     last = json.loads(raw)
-    if last["signature"] != _signature(config, found, out_dir):
+    if last["signature"] != signature:
         return None
     if last["next_due"] is not None and datetime.fromisoformat(last["next_due"]) <= now:
         return None

@@ -63,7 +63,7 @@ def read_corpus(config: Config, conn: sqlite3.Connection, found: Scan | None = N
     batch: list[db.ManifestRow] = []
     for index, fresh in zip(stale, _read_rows(config, settled, rows, stale), strict=True):
         batch.append(fresh)
-        light = dataclasses.replace(fresh, body=None)  # bodies live in the database only
+        light = fresh._replace(body=None)  # bodies live in the database only
         rows[index] = light
         changed.append(light)
         if len(batch) >= 500:

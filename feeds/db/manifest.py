@@ -6,15 +6,14 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from feeds.model import Article, Block
 
 
-@dataclass(frozen=True)
-class ManifestRow:
-    """What the last build knew of one seed file."""
+class ManifestRow(NamedTuple):
+    """What the last build knew of one seed file (a tuple: one is built per seed per build)."""
 
     rel: str
     size: int
