@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from feeds.config import Config
 from feeds.corpus import (
@@ -28,6 +27,7 @@ from feeds.model import Article, Block
 from feeds.outputs import Output, make_key
 from feeds.parallel import fork_map, workers_available
 from feeds.plan import plan
+from feeds.progress import progress
 from feeds.publish import Publisher, Staged
 from feeds.seeds import SETTLE_SECONDS, Scan, SeedFile, scan
 
@@ -225,7 +225,7 @@ def _is_young(seed: SeedFile) -> bool:
 def _render_all(todo: Sequence[Output], publisher: Publisher) -> None:
     """Render and stage every output in todo, spread over worker processes when many."""
     workers = workers_available(len(todo), PARALLEL_THRESHOLD)
-    with _progress(len(todo)) as bar:
+    with progress(len(todo), "file", "writing") as bar:
         if not workers:
             for output in todo:
                 publisher.write(output.path, output.render())
@@ -239,25 +239,3 @@ def _render_all(todo: Sequence[Output], publisher: Publisher) -> None:
         for chunk in fork_map(task, len(todo), workers, chunk=200):
             publisher.adopt(item for item in chunk if item is not None)
             bar.update(len(chunk))
-
-
-class _NoBar:
-    def __enter__(self) -> _NoBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def update(self, count: int) -> None:
-        """Nothing to show."""
-
-
-def _progress(total: int) -> Any:
-    """A progress bar on a terminal for long builds (tqdm shows it only after 2 s)."""
-    import sys
-
-    if not sys.stderr.isatty() or total < 500:
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="file", delay=2.0, leave=False, file=sys.stderr)

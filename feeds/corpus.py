@@ -16,6 +16,7 @@ from feeds.errors import SeedError
 from feeds.model import Article, Entry
 from feeds.outputs import make_key
 from feeds.parallel import fork_map, workers_available
+from feeds.progress import progress
 from feeds.reader import READER_REVISION
 from feeds.seeds import Scan, SeedFile, read_article, read_bytes, scan, settle
 from feeds.slugs import assign_slugs, make_slug
@@ -61,14 +62,16 @@ def read_corpus(config: Config, conn: sqlite3.Connection, found: Scan | None = N
     ]
     changed: list[db.ManifestRow] = []
     batch: list[db.ManifestRow] = []
-    for index, fresh in zip(stale, _read_rows(config, settled, rows, stale), strict=True):
-        batch.append(fresh)
-        light = fresh._replace(body=None)  # bodies live in the database only
-        rows[index] = light
-        changed.append(light)
-        if len(batch) >= 500:
-            _save_rows(conn, batch)
-            batch = []
+    with progress(len(stale), "seed", "reading") as bar:
+        for index, fresh in zip(stale, _read_rows(config, settled, rows, stale), strict=True):
+            batch.append(fresh)
+            light = fresh._replace(body=None)  # bodies live in the database only
+            rows[index] = light
+            changed.append(light)
+            bar.update(1)
+            if len(batch) >= 500:
+                _save_rows(conn, batch)
+                batch = []
     _save_rows(conn, batch)
     found_rows = [row for row in rows if row is not None]
     for seed in moving:
