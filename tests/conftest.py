@@ -82,6 +82,21 @@ class Site:
         return main(["--config", str(self.config_path), *args])
 
 
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file below root (relative POSIX path) with its bytes."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def clean_build(tmp_path: Path, seeds: Path, now: str) -> dict[str, bytes]:
+    """What a build from scratch, in a folder of its own, makes of the seeds."""
+    root = tmp_path / "reference"
+    root.mkdir()
+    other = Site(root, SITE_TOML.replace('seeds = "seeds"', f'seeds = "{seeds}"'))
+    result = other.run("build", "--now", now)
+    assert result.returncode == 0, result.stderr
+    return tree(other.out)
+
+
 @pytest.fixture
 def site(tmp_path: Path) -> Site:
     """An empty site folder."""

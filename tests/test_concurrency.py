@@ -26,7 +26,7 @@ from feeds.db.schema import DB_NAME, connect
 from feeds.errors import LockTimeout
 from feeds.publish import LOCK_NAME, LockBusy, locked
 from feeds.seeds import scan
-from tests.conftest import SITE_TOML, Site
+from tests.conftest import Site, clean_build, tree
 
 NOW = "2026-03-01T12:00"
 DEADLINE = 120.0
@@ -41,26 +41,6 @@ def fill(site: Site, count: int) -> None:
             f"date 2026-02-{1 + number % 27:02d}\ntags: тема {number % 5}\n\n"
             f"Стаття {number} про події, що сталися цього дня.\n",
         )
-
-
-def files_under(root: Path) -> dict[str, bytes]:
-    """Every file below root with its bytes."""
-    found: dict[str, bytes] = {}
-    for folder, _, names in os.walk(root):
-        for name in names:
-            path = Path(folder) / name
-            found[path.relative_to(root).as_posix()] = path.read_bytes()
-    return found
-
-
-def reference_build(tmp_path: Path, seeds: Path) -> dict[str, bytes]:
-    """What one build alone makes of the seeds, in a folder of its own."""
-    root = tmp_path / "reference"
-    root.mkdir()
-    other = Site(root, SITE_TOML.replace('seeds = "seeds"', f'seeds = "{seeds}"'))
-    result = other.run("build", "--now", NOW)
-    assert result.returncode == 0, result.stderr
-    return files_under(other.out)
 
 
 def start(site: Site, *args: str) -> subprocess.Popen[str]:
@@ -141,11 +121,11 @@ def holder(site: Site) -> Iterator[subprocess.Popen[str]]:
 
 def test_two_builds_at_once_give_exactly_what_one_build_gives(site: Site, tmp_path: Path) -> None:
     fill(site, 300)
-    expected = reference_build(tmp_path, site.seeds)
+    expected = clean_build(tmp_path, site.seeds, NOW)
     first, second = start(site, "build", "--now", NOW), start(site, "build", "--now", NOW)
     assert finish(first) == (0, "")
     assert finish(second) == (0, "")
-    assert files_under(site.out) == expected
+    assert tree(site.out) == expected
     assert integrity(site.state) == "ok"
 
 
@@ -218,7 +198,7 @@ def test_a_build_beside_a_running_watch_daemon_keeps_outputs_whole(
         daemon.send_signal(signal.SIGTERM)
         status = daemon.wait(timeout=DEADLINE)
     assert status == 0
-    assert files_under(site.out) == reference_build(tmp_path, site.seeds)
+    assert tree(site.out) == clean_build(tmp_path, site.seeds, NOW)
     assert integrity(site.state) == "ok"
 
 
@@ -310,8 +290,8 @@ def test_seeds_rewritten_and_deleted_during_a_real_build_never_crash_it(
     assert (result.returncode, result.stderr) == (0, "")
     # Slugs and archive order keep their history, so compare what the pages say: every
     # seed as it is now, nothing deleted, nothing stale.
-    reference = reference_build(tmp_path, site.seeds)
-    assert headings(files_under(site.out)) == headings(reference)
+    reference = clean_build(tmp_path, site.seeds, NOW)
+    assert headings(tree(site.out)) == headings(reference)
 
 
 def headings(files: dict[str, bytes]) -> list[str]:

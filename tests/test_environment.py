@@ -16,7 +16,7 @@ from pathlib import Path
 import lxml.etree
 import pytest
 
-from tests.conftest import Site
+from tests.conftest import Site, tree
 
 NOW = "2026-03-01T12:00"
 GERMAN = "de_DE.UTF-8"
@@ -94,11 +94,6 @@ def build(site: Site, out: str, env: dict[str, str]) -> Path:
     )
     assert result.returncode == 0, result.stderr
     return target
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    """Every file below root with its bytes."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 @pytest.fixture

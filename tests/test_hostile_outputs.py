@@ -18,16 +18,11 @@ from pathlib import Path
 import pytest
 
 from feeds.db.schema import DB_NAME
-from tests.conftest import SITE_TOML, Site
+from tests.conftest import Site, clean_build, tree
 from tests.test_hostile_seeds import permission_bits_hold, run_unprivileged
 
 NOW = "2026-03-01T12:00"
 FILE_LIMIT = 300_000  # bytes: above the state database, below the big article's page
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    """Every file below root with its bytes."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 def temp_files(root: Path) -> list[str]:
@@ -42,16 +37,6 @@ def integrity(state: Path) -> str:
         return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
     finally:
         conn.close()
-
-
-def clean_build(tmp_path: Path, seeds: Path) -> dict[str, bytes]:
-    """What a build from scratch makes of the seeds."""
-    root = tmp_path / "reference"
-    root.mkdir()
-    other = Site(root, SITE_TOML.replace('seeds = "seeds"', f'seeds = "{seeds}"'))
-    result = other.run("build", "--now", NOW)
-    assert result.returncode == 0, result.stderr
-    return tree(other.out)
 
 
 @pytest.fixture
@@ -102,7 +87,7 @@ def test_the_build_after_a_full_disk_publishes_everything(published: Site, tmp_p
     run_with(published, limit_file_size)
     result = published.run("build", "--now", NOW)
     assert (result.returncode, result.stderr) == (0, "")
-    assert tree(published.out) == clean_build(tmp_path, published.seeds)
+    assert tree(published.out) == clean_build(tmp_path, published.seeds, NOW)
 
 
 def test_publish_folder_not_writable_is_one_line_and_old_outputs_stay(
@@ -138,7 +123,7 @@ def test_the_build_after_the_folder_is_writable_again_publishes_everything(
         published.out.chmod(0o755)
     result = run_unprivileged(published, "build", "--now", NOW)
     assert (result.returncode, result.stderr) == (0, "")
-    assert tree(published.out) == clean_build(tmp_path, published.seeds)
+    assert tree(published.out) == clean_build(tmp_path, published.seeds, NOW)
 
 
 @pytest.mark.parametrize("blocked", ["", "articles", "tags"], ids=["out", "articles", "tags"])
@@ -156,7 +141,7 @@ def test_a_file_in_the_way_of_a_folder_is_one_line_and_the_next_build_recovers(
     in_the_way.unlink()
     result = site.run("build", "--now", NOW)
     assert (result.returncode, result.stderr) == (0, "")
-    assert tree(site.out) == clean_build(tmp_path, site.seeds)
+    assert tree(site.out) == clean_build(tmp_path, site.seeds, NOW)
 
 
 def test_a_failing_state_database_write_is_one_line_and_the_next_build_recovers(
@@ -178,4 +163,4 @@ def test_a_failing_state_database_write_is_one_line_and_the_next_build_recovers(
     ]
     assert integrity(published.state) == "ok"
     assert published.main("build", "--now", NOW) == 0
-    assert tree(published.out) == clean_build(tmp_path, published.seeds)
+    assert tree(published.out) == clean_build(tmp_path, published.seeds, NOW)

@@ -13,7 +13,7 @@ from feeds.build import build
 from feeds.config import Config
 from feeds.dates import parse_now
 from feeds.db.schema import DB_NAME, connect
-from tests.conftest import Site
+from tests.conftest import Site, tree
 
 TOML = """
 [site]
@@ -50,14 +50,6 @@ WORDS = [
 TAGS = ["Київ", "Економіка", "Культура", "Освіта"]
 
 
-def _tree(root: Path) -> dict[str, bytes]:
-    return {
-        str(path.relative_to(root)): path.read_bytes()
-        for path in sorted(root.rglob("*"))
-        if path.is_file()
-    }
-
-
 def _cold_build(config: Config, now: datetime, scratch: Path) -> dict[str, bytes]:
     """Build into a fresh folder from a copy of the permanent state (slugs, first publication)."""
     state = scratch / "state"
@@ -77,7 +69,7 @@ def _cold_build(config: Config, now: datetime, scratch: Path) -> dict[str, bytes
         build(cold, now, conn)
     finally:
         conn.close()
-    return _tree(cold.paths.out)
+    return tree(cold.paths.out)
 
 
 def _seed_text(rng: random.Random, day: int, hour: int) -> str:
@@ -114,7 +106,7 @@ def test_incremental_build_equals_cold_build_after_random_changes(
             build(config, now, conn)
         finally:
             conn.close()
-        incremental = _tree(site.out)
+        incremental = tree(site.out)
         cold = _cold_build(config, now, tmp_path / f"cold-{step}")
         assert incremental.keys() == cold.keys(), f"step {step} ({action}): different files"
         changed = [path for path in cold if cold[path] != incremental[path]]

@@ -18,15 +18,10 @@ import pytest
 
 from feeds.config import Config
 from feeds.templating import PACKAGE_TEMPLATES, make_env
-from tests.conftest import Site
+from tests.conftest import Site, tree
 
 NOW = "2026-03-01T12:00"
 SECRET = "s3cret-Pa55word-never-shown"
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    """Every file below root with its bytes."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 def links_in(out: Path) -> list[str]:
