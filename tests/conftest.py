@@ -6,13 +6,14 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from feeds.cli import main
 from feeds.config import Config, load_config
+from tests.smtp_server import SmtpTestServer, smtp_server
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_SEED = REPO / "seeds" / "000_91005bd04970e0af.txt"
@@ -95,6 +96,13 @@ def clean_build(tmp_path: Path, seeds: Path, now: str) -> dict[str, bytes]:
     result = other.run("build", "--now", now)
     assert result.returncode == 0, result.stderr
     return tree(other.out)
+
+
+@pytest.fixture
+def server() -> Iterator[SmtpTestServer]:
+    """A fresh SMTP server on 127.0.0.1 (aiosmtpd), stopped after the test."""
+    with smtp_server() as running:
+        yield running
 
 
 @pytest.fixture

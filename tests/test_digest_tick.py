@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from feeds.digest_run import DigestTick, digest_tick
 from tests.conftest import Site
 from tests.digest_site import article, build, digest_toml, state, subscribe
-from tests.smtp_server import SmtpTestServer, free_port, smtp_server
+from tests.smtp_server import SmtpTestServer, free_port
 
 KYIV = ZoneInfo("Europe/Kyiv")
 SAT = datetime(2026, 2, 21, 10, tzinfo=KYIV)
-
-
-@pytest.fixture
-def server() -> Iterator[SmtpTestServer]:
-    """A fresh SMTP server."""
-    with smtp_server() as running:
-        yield running
 
 
 def make_site(tmp_path: Path, port: int) -> Site:

@@ -7,26 +7,18 @@ import signal
 import subprocess
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Site
 from tests.digest_site import article, build, delivery_states, digest_toml, state
-from tests.smtp_server import SmtpTestServer, smtp_server
+from tests.smtp_server import SmtpTestServer
 
 SAT = "2026-02-21T10:00"
 READERS = tuple(f"reader{n:02d}@example.org" for n in range(30))
 DEADLINE = 60.0
 SEND = ("digest", "--send", "--now")
-
-
-@pytest.fixture
-def server() -> Iterator[SmtpTestServer]:
-    """A fresh SMTP server."""
-    with smtp_server() as running:
-        yield running
 
 
 @pytest.fixture

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Site
 from tests.digest_site import article, build, delivery_states, digest_toml, subscribe
-from tests.smtp_server import SmtpTestServer, smtp_server
+from tests.smtp_server import SmtpTestServer
 
 WEEK = "2026-W08"
 SAT = "2026-02-21T10:00"
 READERS = ("ann@example.org", "bob@example.org", "cat@example.org", "dan@example.org")
-
-
-@pytest.fixture
-def server() -> Iterator[SmtpTestServer]:
-    """A fresh SMTP server."""
-    with smtp_server() as running:
-        yield running
 
 
 @pytest.fixture

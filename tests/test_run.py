@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,12 +17,6 @@ from tests.smtp_server import SmtpTestServer as SmtpServer
 from tests.smtp_server import smtp_server
 
 READERS = ("olena@example.org", "taras@example.org")
-
-
-@pytest.fixture
-def server() -> Iterator[SmtpServer]:
-    with smtp_server() as running:
-        yield running
 
 
 @pytest.fixture
