@@ -86,7 +86,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
     planned: set[str] = set()
     try:
         sequence = db.load_publication_order(conn)
-        for entry in sorted(entries, key=lambda e: (e.article.date, e.id)):
+        for entry in reversed(entries):  # entries are newest first: new ones join in date order
             sequence.setdefault(entry.id, len(sequence) + 1_000_000_000)
         outputs = plan(config, entries, keys, BodyStore(conn, config.paths.state), sequence)
         todo: list[Output] = []

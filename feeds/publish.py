@@ -31,24 +31,6 @@ def safe_join(root: Path, rel: str) -> Path:
     return root.joinpath(*pure.parts)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace path with data: temp file in the same folder, fsync, rename."""
-    folder = path.parent
-    _makedirs(folder)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def _makedirs(folder: Path) -> None:
     if folder.is_dir():
         return
