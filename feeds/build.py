@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,7 +30,7 @@ from feeds.parallel import fork_map, workers_available
 from feeds.plan import plan
 from feeds.progress import progress
 from feeds.publish import Publisher, Staged
-from feeds.seeds import SETTLE_SECONDS, Scan, SeedFile, scan
+from feeds.seeds import Scan, is_young, scan
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +204,8 @@ def _unchanged_since_last_build(
     present = Publisher(config.paths.out).listing()
     if not present.issuperset(db.load_outputs(conn)):
         return None
-    if last["unsettled"] or any(_is_young(seed) for seed in found.files):
+    wall_now = time.time()
+    if last["unsettled"] or any(is_young(seed, wall_now) for seed in found.files):
         return None
     return BuildResult(
         published=last["published"],
@@ -214,12 +216,6 @@ def _unchanged_since_last_build(
         next_due=datetime.fromisoformat(last["next_due"]) if last["next_due"] else None,
         unsettled=tuple(last["unsettled"]),
     )
-
-
-def _is_young(seed: SeedFile) -> bool:
-    import time
-
-    return time.time() - seed.mtime_ns / 1e9 < SETTLE_SECONDS
 
 
 def _render_all(todo: Sequence[Output], publisher: Publisher) -> None:

@@ -149,6 +149,11 @@ def _name_problem(name: str) -> str:
     return "file name contains control characters"
 
 
+def is_young(seed: SeedFile, wall_now: float) -> bool:
+    """Whether the file changed within the last SETTLE_SECONDS (real clock, not --now)."""
+    return wall_now - seed.mtime_ns / 1e9 < SETTLE_SECONDS
+
+
 def settle(
     files: tuple[SeedFile, ...],
     wall_clock: Callable[[], float] = time.time,
@@ -156,7 +161,7 @@ def settle(
 ) -> tuple[tuple[SeedFile, ...], tuple[SeedFile, ...]]:
     """Split files into (settled, still moving), re-checking the young ones after a pause."""
     now = wall_clock()
-    young = [f for f in files if now - f.mtime_ns / 1e9 < SETTLE_SECONDS]
+    young = [f for f in files if is_young(f, now)]
     if not young:
         return files, ()
     pause(SETTLE_PAUSE)
