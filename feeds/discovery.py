@@ -78,7 +78,7 @@ def opml(config: Config, groups: Sequence[Group]) -> bytes:
     lxml.etree.SubElement(head, "title").text = site.title
     body = lxml.etree.SubElement(root, "body")
     channels = [(site.title, "", "")] + [
-        (f"{site.title}: {g.name}", g.prefix, g.prefix) for g in groups
+        (g.feed_title(site.title), g.prefix, g.prefix) for g in groups
     ]
     for title, prefix, home in channels:
         lxml.etree.SubElement(

@@ -27,6 +27,10 @@ class Group:
         folder = "tags" if self.kind == "tag" else "sections"
         return f"{folder}/{self.slug}/"
 
+    def feed_title(self, site_title: str) -> str:
+        """The title of the group's feeds (and their autodiscovery links, and OPML)."""
+        return f"{site_title}: {self.name}"
+
     @property
     def page(self) -> str:
         """The group's index page."""

@@ -49,7 +49,7 @@ def plan(
     yield from feeds.outputs(home, entries, newest_archive, unarchived)
     for group in groups:
         channel = Channel(
-            f"{site.title}: {group.name}",
+            group.feed_title(site.title),
             site.description,
             group.prefix,
             group.prefix,

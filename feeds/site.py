@@ -163,7 +163,7 @@ class Pages:
                 month.path, make_key(*_entry_key(keys, month.entries)), "month.html", month=month
             )
         for group in groups:
-            feeds = alternates(f"{self.config.site.title}: {group.name}", group.prefix)
+            feeds = alternates(group.feed_title(self.config.site.title), group.prefix)
             yield self._page(
                 group.page,
                 make_key(group.kind, group.name, *_entry_key(keys, group.entries)),
