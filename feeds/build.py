@@ -8,7 +8,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,12 +22,15 @@ from feeds.corpus import (
     read_corpus,
 )
 from feeds.db import manifest as db
+from feeds.db import snapshot
 from feeds.db.schema import open_readonly
+from feeds.delta import scope_of
 from feeds.errors import SeedError
-from feeds.model import Article, Block
+from feeds.media import Image
+from feeds.model import Article, Block, Meta
 from feeds.outputs import Output, make_key
 from feeds.parallel import fork_map, workers_available
-from feeds.plan import plan
+from feeds.plan import fingerprint_of, plan, resolve_images
 from feeds.progress import progress
 from feeds.publish import Publisher, Staged
 from feeds.seeds import Scan, is_young, scan
@@ -68,57 +71,81 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
     quick = _unchanged_since_last_build(config, conn, found, now, signature)
     if quick is not None:
         return quick
-    corpus = read_corpus(config, conn, found)
+    render = make_key(fingerprint_of(config), parse_fingerprint(config), out_dir)
+    previous = snapshot.load(config.paths.state, db.get_meta(conn, "snapshot_token"))
+    corpus = read_corpus(config, conn, found, previous.rows if previous else None)
     with db.transaction(conn):
         db.save_manifest(conn, (), corpus.removed)
         db.set_meta(conn, "parse_fingerprint", parse_fingerprint(config))
-    live, next_due = publishable(corpus.articles, now)
-    known_slugs = db.load_slugs(conn)
-    entries, slugs = entries_for(live, known_slugs)
-    keys = {a.id: key for a, key in live}
-    published_before = db.load_published(conn)
+    live, next_due = publishable(corpus.metas, now)
+    known_slugs = dict(previous.slugs) if previous else db.load_slugs(conn)
+    store = Store(conn, config.paths.state)
+    entries, slugs = entries_for(live, known_slugs, corpus.articles, store.article)
+    images = resolve_images(config, entries)
+    sequence = dict(previous.sequence) if previous else db.load_publication_order(conn)
+    published_before = set(sequence)
+    for entry in reversed(entries):  # entries are newest first: new ones join in date order
+        sequence.setdefault(entry.id, len(sequence) + 1_000_000_000)
     publisher = Publisher(config.paths.out)
-    if db.get_meta(conn, "build_open") == "1":
+    interrupted = db.get_meta(conn, "build_open") == "1"
+    if interrupted:
         publisher.sweep()  # the last build was killed: drop its staged temp files
+    tracked = db.load_outputs(conn) if db.get_meta(conn, "out_dir") == out_dir else {}
+    present = publisher.listing() if tracked else set()
+    scope = None
+    # A full plan after a killed build, a change of config or templates, or an output
+    # deleted by hand; otherwise only what the changed articles touch.
+    if (
+        previous is not None
+        and previous.render == render
+        and not interrupted
+        and present.issuperset(tracked)
+    ):
+        scope = scope_of(previous, corpus, entries, images, sequence, config.feed.max_items)
+        log.debug(
+            "incremental plan: %d article pages, %d months, %d groups",
+            len(scope.articles),
+            len(scope.months),
+            len(scope.groups),
+        )
     db.set_meta(conn, "build_open", "1")
     written_keys: dict[str, str] = {}
-    previous = db.load_outputs(conn) if db.get_meta(conn, "out_dir") == out_dir else {}
-    present = publisher.listing() if previous else set()
     planned: set[str] = set()
     try:
-        sequence = db.load_publication_order(conn)
-        for entry in reversed(entries):  # entries are newest first: new ones join in date order
-            sequence.setdefault(entry.id, len(sequence) + 1_000_000_000)
-        outputs = plan(config, entries, keys, BodyStore(conn, config.paths.state), sequence)
         todo: list[Output] = []
-        for output in outputs:
-            planned.add(output.path)
-            if previous.get(output.path) != output.key or output.path not in present:
-                todo.append(output)
+        for item in plan(config, entries, store, sequence, images, scope):
+            if isinstance(item, str):
+                planned.add(item)
+                continue
+            planned.add(item.path)
+            if tracked.get(item.path) != item.key or item.path not in present:
+                todo.append(item)
         _render_all(todo, publisher)
         written_keys.update((output.path, output.key) for output in todo)
-        stale = sorted(path for path in previous if path not in planned)
+        stale = sorted(path for path in tracked if path not in planned)
         for path in stale:
             publisher.remove(path)
+        with db.transaction(conn):
+            # Forget the keys of what is about to be replaced: a build killed among the
+            # renames leaves them unknown, so the next one renders them again.
+            db.save_outputs(conn, {}, [*written_keys, *stale])
         publisher.commit()
     except BaseException:
         publisher.abort()
         raise
     new = tuple(e.id for e in entries if e.id not in published_before)
-    new_slugs = {aid: slug for aid, slug in slugs.items() if aid not in known_slugs and aid in keys}
+    new_slugs = {aid: slug for aid, slug in slugs.items() if aid not in known_slugs}
+    token = snapshot.new_token()
     with db.transaction(conn):
         db.save_slugs(conn, new_slugs)
         fresh = set(new)
-        db.mark_published(
-            conn,
-            sorted((e.article.date, e.id) for e in entries if e.id in fresh),
-            now,
-        )
+        db.mark_published(conn, sorted((e.date, e.id) for e in entries if e.id in fresh), now)
         if db.get_meta(conn, "out_dir") != out_dir:
             db.clear_outputs(conn)  # another publish folder: its files are not ours to track
             db.set_meta(conn, "out_dir", out_dir)
         db.save_outputs(conn, written_keys, stale)
         db.set_meta(conn, "build_open", "0")
+        db.set_meta(conn, "snapshot_token", token)
         db.set_meta(
             conn,
             "last_build",
@@ -129,9 +156,24 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
                     "published": len(entries),
                     "skipped": [[e.path, e.reason] for e in corpus.errors],
                     "unsettled": list(corpus.unsettled),
+                    "media": _media_signature(images),
                 }
             ),
         )
+        sequence = {**sequence, **db.load_publication_order(conn, new)}
+    known_slugs.update(new_slugs)
+    snapshot.save(
+        config.paths.state,
+        token,
+        snapshot.Snapshot(
+            render,
+            {row.rel: row for row in corpus.rows},
+            known_slugs,
+            {aid: number for aid, number in sequence.items() if number < 1_000_000_000},
+            [entry.id for entry in entries],
+            {aid: repr(image) for aid, image in images.items()},
+        ),
+    )
     for path in publisher.written:
         log.debug("wrote %s", path)
     if config.feed.websub_hub:
@@ -149,8 +191,8 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
     )
 
 
-class BodyStore:
-    """Article bodies read from the manifest when a page or feed needs them.
+class Store:
+    """Articles and their bodies read from the manifest when a page or feed needs them.
 
     A forked worker never touches its parent's SQLite connection (SQLite forbids
     carrying one across fork): it opens its own, read-only.
@@ -161,14 +203,24 @@ class BodyStore:
         self.state_dir = state_dir
         self.pid = os.getpid()
 
+    def _connection(self) -> sqlite3.Connection:
+        if os.getpid() != self.pid:
+            self.conn = open_readonly(self.state_dir)
+            self.pid = os.getpid()
+        return self.conn
+
     def __call__(self, article: Article) -> tuple[Block, ...]:
         """The blocks of an article (from the state database)."""
         if article.blocks:
             return article.blocks
-        if os.getpid() != self.pid:
-            self.conn = open_readonly(self.state_dir)
-            self.pid = os.getpid()
-        return db.load_body(self.conn, article.source)
+        return db.load_body(self._connection(), article.source)
+
+    def article(self, meta: Meta) -> Article:
+        """The Article a Meta stands for, as the manifest holds it."""
+        found = db.load_article(self._connection(), meta.source)
+        if found is None:
+            raise LookupError(f"{meta.source}: not in the manifest")
+        return found
 
 
 def _signature(config: Config, found: Scan, out_dir: str) -> str:
@@ -204,6 +256,8 @@ def _unchanged_since_last_build(
     present = Publisher(config.paths.out).listing()
     if not present.issuperset(db.load_outputs(conn)):
         return None
+    if last.get("media") != _media_signature_now(last.get("media", [])):
+        return None  # an image file changed: its size shows in pages and feeds
     wall_now = time.time()
     if last["unsettled"] or any(is_young(seed, wall_now) for seed in found.files):
         return None
@@ -216,6 +270,28 @@ def _unchanged_since_last_build(
         next_due=datetime.fromisoformat(last["next_due"]) if last["next_due"] else None,
         unsettled=tuple(last["unsettled"]),
     )
+
+
+def _media_signature(images: Mapping[str, Image]) -> list[list[str | int]]:
+    """[path, size, mtime_ns] of every local image the site shows."""
+    signature: list[list[str | int]] = []
+    for image in images.values():
+        if image.source is not None:
+            st = image.source.stat()
+            signature.append([str(image.source), st.st_size, st.st_mtime_ns])
+    return sorted(signature)
+
+
+def _media_signature_now(last: list[list[str | int]]) -> list[list[str | int]]:
+    """The same images' [path, size, mtime_ns] as they are now (missing ones dropped)."""
+    now: list[list[str | int]] = []
+    for path, _size, _mtime in last:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        now.append([path, st.st_size, st.st_mtime_ns])
+    return now
 
 
 def _render_all(todo: Sequence[Output], publisher: Publisher) -> None:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from feeds import __version__
 from feeds.config import Config
 from feeds.db import manifest as db
 from feeds.errors import SeedError
-from feeds.model import Article, Entry
+from feeds.model import Article, Entry, Loader, Meta, SeedRow
 from feeds.outputs import make_key
 from feeds.parallel import fork_map, workers_available
 from feeds.progress import progress
@@ -24,11 +24,13 @@ from feeds.slugs import assign_slugs, make_slug
 
 @dataclass(frozen=True)
 class Corpus:
-    """The seeds as read: articles with their content keys, and what was refused."""
+    """The seeds as read: every seed's row, the readable articles, and what was refused."""
 
-    articles: tuple[tuple[Article, str], ...]
+    rows: tuple[SeedRow, ...]  # every seed known after this read, by rel (for the snapshot)
+    metas: tuple[Meta, ...]  # readable articles, ordered by path
+    articles: dict[str, Article]  # the Articles at hand (read in this build), by path
     errors: tuple[SeedError, ...]
-    changed: tuple[db.ManifestRow, ...]
+    changed: tuple[str, ...]  # paths whose bytes were read again
     removed: tuple[str, ...]
     unsettled: tuple[str, ...]
 
@@ -40,94 +42,160 @@ def parse_fingerprint(config: Config) -> str:
     )
 
 
-def read_corpus(config: Config, conn: sqlite3.Connection, found: Scan | None = None) -> Corpus:
-    """Scan the seeds folder; parse only files the manifest does not already know.
+def meta_of(article: Article, sha256: str, tz: tzinfo) -> Meta:
+    """The planning view of an article whose file has the given hash."""
+    local = article.date.astimezone(tz)
+    return Meta(
+        article.id,
+        article.source,
+        article.date,
+        f"{local.year:04d}-{local.month:02d}",
+        article.tags,
+        article.image,
+        article.draft,
+        f"{sha256}:{article.source}",
+    )
 
-    Articles come without their bodies (blocks=()): freshly parsed seeds are saved to
-    the manifest as they are read, and bodies are read back with feeds.db.manifest.load_body.
+
+def known_from_manifest(
+    config: Config, conn: sqlite3.Connection
+) -> tuple[dict[str, SeedRow], dict[str, Article]]:
+    """Every seed the manifest knows, and their Articles (when there is no usable snapshot)."""
+    tz = config.site.tz
+    known: dict[str, SeedRow] = {}
+    articles: dict[str, Article] = {}
+    for rel, row in db.load_manifest(conn).items():
+        meta = None
+        if row.article is not None:
+            meta = meta_of(row.article, row.sha256, tz)
+            articles[rel] = row.article
+        known[rel] = SeedRow(rel, row.size, row.mtime_ns, row.inode, row.sha256, meta, row.error)
+    return known, articles
+
+
+def read_corpus(
+    config: Config,
+    conn: sqlite3.Connection,
+    found: Scan | None = None,
+    known: dict[str, SeedRow] | None = None,
+) -> Corpus:
+    """Scan the seeds folder; parse only files that changed since they were last read.
+
+    `known` is what the last build knew of every seed (feeds.db.snapshot); without it,
+    the manifest in the state database says. Articles come without their bodies
+    (blocks=()): freshly parsed seeds are saved to the manifest as they are read, and
+    bodies are read back with feeds.db.manifest.load_body.
     """
     fingerprint = parse_fingerprint(config)
+    articles: dict[str, Article] = {}
     if db.get_meta(conn, "parse_fingerprint") != fingerprint:
         db.clear_manifest(conn)  # a cache: parse settings changed, so read every seed again
-    known = db.load_manifest(conn)
+        known = {}
+    elif known is None:
+        known, articles = known_from_manifest(config, conn)
     if found is None:
         found = scan(config.paths.seeds, config.ignore_patterns)
     settled, moving = settle(found.files)
     errors = list(found.errors)
-    rows = [known.get(seed.rel) for seed in settled]
-    stale = [
-        index
-        for index, (seed, row) in enumerate(zip(settled, rows, strict=True))
-        if row is None or row.signature != seed.signature
-    ]
-    changed: list[db.ManifestRow] = []
+    rows: dict[str, SeedRow] = {}
+    stale: list[SeedFile] = []
+    for seed in settled:
+        row = known.get(seed.rel)
+        if row is None or row.signature != seed.signature:
+            stale.append(seed)
+        else:
+            rows[seed.rel] = row
     batch: list[db.ManifestRow] = []
     with progress(len(stale), "seed", "reading") as bar:
-        for index, fresh in zip(stale, _read_rows(config, settled, rows, stale), strict=True):
+        for fresh, article in _read_rows(config, stale, known):
+            previous = known.get(fresh.rel)
+            if article is not None:
+                articles[fresh.rel] = article
+                rows[fresh.rel] = _seed_row(fresh, article, config.site.tz)
+            elif previous is not None and fresh.sha256 == previous.sha256:
+                rows[fresh.rel] = previous._replace(
+                    size=fresh.size, mtime_ns=fresh.mtime_ns, inode=fresh.inode
+                )
+            else:
+                rows[fresh.rel] = _seed_row(fresh, None, config.site.tz)
             batch.append(fresh)
-            light = fresh._replace(body=None)  # bodies live in the database only
-            rows[index] = light
-            changed.append(light)
             bar.update(1)
             if len(batch) >= 500:
                 _save_rows(conn, batch)
                 batch = []
     _save_rows(conn, batch)
-    found_rows = [row for row in rows if row is not None]
     for seed in moving:
         row = known.get(seed.rel)
         if row is not None:
-            found_rows.append(row)  # its last published version stays until it settles
+            rows[seed.rel] = row  # its last published version stays until it settles
     present = {seed.rel for seed in found.files}
     removed = tuple(rel for rel in known if rel not in present)
-    articles: list[tuple[Article, str]] = []
+    metas: list[Meta] = []
     owner: dict[str, str] = {}
-    for row in sorted(found_rows, key=lambda r: r.rel):
-        if row.error is not None or row.article is None:
+    ordered = tuple(rows[rel] for rel in sorted(rows))
+    for row in ordered:
+        if row.error is not None or row.meta is None:
             errors.append(SeedError(row.rel, row.error or "unreadable"))
             continue
-        article = row.article
-        if article.id in owner:
-            errors.append(SeedError(row.rel, f"same file name (id) as {owner[article.id]}"))
+        meta = row.meta
+        if meta.id in owner:
+            errors.append(SeedError(row.rel, f"same file name (id) as {owner[meta.id]}"))
             continue
-        owner[article.id] = row.rel
-        articles.append((article, f"{row.sha256}:{row.rel}"))
+        owner[meta.id] = row.rel
+        metas.append(meta)
     return Corpus(
-        tuple(articles), tuple(errors), tuple(changed), removed, tuple(s.rel for s in moving)
+        ordered,
+        tuple(metas),
+        articles,
+        tuple(errors),
+        tuple(seed.rel for seed in stale),
+        removed,
+        tuple(s.rel for s in moving),
     )
 
 
 PARALLEL_THRESHOLD = 1000
 
 
+def _seed_row(fresh: db.ManifestRow, article: Article | None, tz: tzinfo) -> SeedRow:
+    meta = meta_of(article, fresh.sha256, tz) if article is not None else None
+    return SeedRow(
+        fresh.rel, fresh.size, fresh.mtime_ns, fresh.inode, fresh.sha256, meta, fresh.error
+    )
+
+
 def _read_rows(
-    config: Config,
-    seeds: Sequence[SeedFile],
-    previous: Sequence[db.ManifestRow | None],
-    indexes: Sequence[int],
-) -> Iterator[db.ManifestRow]:
-    """Read and parse the seeds at indexes, in worker processes when there are many."""
+    config: Config, seeds: Sequence[SeedFile], known: Mapping[str, SeedRow]
+) -> Iterator[tuple[db.ManifestRow, Article | None]]:
+    """Read and parse seeds, in worker processes when there are many.
 
-    def task(position: int) -> db.ManifestRow:
-        index = indexes[position]
-        return _read_row(config, seeds[index], previous[index])
+    Each comes back as the manifest row to save and the Article read (None when the
+    bytes are those already known, or unreadable).
+    """
 
-    workers = workers_available(len(indexes), PARALLEL_THRESHOLD)
+    def task(position: int) -> tuple[db.ManifestRow, Article | None]:
+        seed = seeds[position]
+        return _read_row(config, seed, known.get(seed.rel))
+
+    workers = workers_available(len(seeds), PARALLEL_THRESHOLD)
     if not workers:
-        yield from (task(position) for position in range(len(indexes)))
+        yield from (task(position) for position in range(len(seeds)))
         return
-    for chunk in fork_map(task, len(indexes), workers, chunk=250):
+    for chunk in fork_map(task, len(seeds), workers, chunk=250):
         yield from chunk
 
 
 def _save_rows(conn: sqlite3.Connection, rows: list[db.ManifestRow]) -> None:
-    """Store freshly parsed seeds (the manifest is a cache: saving early is always safe)."""
+    """Store freshly read seeds (the manifest is a cache: saving early is always safe)."""
     if rows:
         with db.transaction(conn):
             db.save_manifest(conn, rows, ())
 
 
-def _read_row(config: Config, seed: SeedFile, previous: db.ManifestRow | None) -> db.ManifestRow:
+def _read_row(
+    config: Config, seed: SeedFile, previous: SeedRow | None
+) -> tuple[db.ManifestRow, Article | None]:
+    """One seed read: a row whose `article` is None when only its stat changed."""
     article: Article | None = None
     body: str | None = None
     error: str | None = None
@@ -136,29 +204,31 @@ def _read_row(config: Config, seed: SeedFile, previous: db.ManifestRow | None) -
         data = read_bytes(seed, config.seeds.max_bytes)
         sha = hashlib.sha256(data).hexdigest()
         if previous is not None and previous.sha256 == sha:
-            article, error = previous.article, previous.error
-        else:
-            full = read_article(seed, data, config.site.tz)
-            body = db.body_to_json(full.blocks)  # a string pickles far faster than blocks
-            article = dataclasses.replace(full, blocks=())
+            # Same bytes, new stat (touched, copied back): the stored article stands.
+            row = db.ManifestRow(
+                seed.rel, seed.size, seed.mtime_ns, seed.inode, sha, None, previous.error
+            )
+            return row, None
+        full = read_article(seed, data, config.site.tz)
+        body = db.body_to_json(full.blocks)  # a string pickles far faster than blocks
+        article = dataclasses.replace(full, blocks=())
     except SeedError as exc:
         error = exc.reason
-    return db.ManifestRow(seed.rel, seed.size, seed.mtime_ns, seed.inode, sha, article, error, body)
+    row = db.ManifestRow(seed.rel, seed.size, seed.mtime_ns, seed.inode, sha, article, error, body)
+    return row, article
 
 
-def publishable(
-    articles: Iterable[tuple[Article, str]], now: datetime
-) -> tuple[list[tuple[Article, str]], datetime | None]:
+def publishable(metas: Iterable[Meta], now: datetime) -> tuple[list[Meta], datetime | None]:
     """Articles due by now (drafts never), and when the next held-back one falls due."""
-    live: list[tuple[Article, str]] = []
+    live: list[Meta] = []
     next_due: datetime | None = None
-    for article, key in articles:
-        if article.draft:
+    for meta in metas:
+        if meta.draft:
             continue
-        if article.date <= now:
-            live.append((article, key))
-        elif next_due is None or article.date < next_due:
-            next_due = article.date
+        if meta.date <= now:
+            live.append(meta)
+        elif next_due is None or meta.date < next_due:
+            next_due = meta.date
     return live, next_due
 
 
@@ -172,11 +242,29 @@ def base_slug(article: Article) -> str:
 
 
 def entries_for(
-    live: list[tuple[Article, str]], known_slugs: dict[str, str]
+    live: Iterable[Meta],
+    known_slugs: dict[str, str],
+    articles: Mapping[str, Article],
+    loader: Loader | None,
 ) -> tuple[list[Entry], dict[str, str]]:
-    """Entries newest first with permanent slugs; also the slug table after assignment."""
-    oldest_first = sorted(live, key=lambda item: (item[0].date, item[0].id))
-    wanted = ((a.id, base_slug(a)) for a, _ in oldest_first if a.id not in known_slugs)
+    """Entries newest first with permanent slugs; also the slug table after assignment.
+
+    `articles` (by path) are the Articles at hand; the others are read through the
+    loader when a page needs them (and for a new slug).
+    """
+    oldest_first = sorted(live, key=lambda m: (m.date, m.id))
+
+    def article_of(meta: Meta) -> Article:
+        found = articles.get(meta.source)
+        if found is not None:
+            return found
+        if loader is None:
+            raise LookupError(f"article {meta.id} was not loaded")
+        return loader(meta)
+
+    wanted = ((m.id, base_slug(article_of(m))) for m in oldest_first if m.id not in known_slugs)
     slugs = assign_slugs(wanted, known_slugs)
-    entries = [Entry(a, slugs[a.id]) for a, _ in reversed(oldest_first)]
+    entries = [
+        Entry(m, slugs[m.id], articles.get(m.source), loader) for m in reversed(oldest_first)
+    ]
     return entries, slugs

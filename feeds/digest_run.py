@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from feeds.config import Config
+from feeds.corpus import meta_of
 from feeds.db import mailing as db
 from feeds.db.manifest import load_manifest, load_slugs, transaction
 from feeds.digest import (
@@ -121,7 +122,7 @@ def create_digest(
             conn, window.start, slot.at, window.late_after
         )
     ]
-    entries = oldest_first(live_entries(conn, select(window, candidates), now))
+    entries = oldest_first(live_entries(config, conn, select(window, candidates), now))
     if not entries:
         log.info("%s: nothing new, no digest", slot.week)
         return None
@@ -148,12 +149,15 @@ def create_digest(
     return row
 
 
-def live_entries(conn: sqlite3.Connection, ids: list[str], now: datetime) -> list[Entry]:
+def live_entries(
+    config: Config, conn: sqlite3.Connection, ids: list[str], now: datetime
+) -> list[Entry]:
     """The selected articles as the last build left them (dropped: removed, drafts, future)."""
     if not ids:
         return []
     wanted = set(ids)
     slugs = load_slugs(conn)
+    tz = config.site.tz
     entries: dict[str, Entry] = {}
     for rel, row in sorted(load_manifest(conn).items()):
         article = row.article
@@ -161,7 +165,7 @@ def live_entries(conn: sqlite3.Connection, ids: list[str], now: datetime) -> lis
             continue
         if article.draft or article.date > now or article.id not in slugs:
             continue
-        entries[article.id] = Entry(article, slugs[article.id])
+        entries[article.id] = Entry(meta_of(article, row.sha256, tz), slugs[article.id], article)
         log.debug("digest takes %s (%s)", article.id, rel)
     return list(entries.values())
 

@@ -31,9 +31,7 @@ def sitemap_index(config: Config, chunks: Sequence[Sequence[Entry]]) -> bytes:
     """sitemap.xml: an index of the page sitemap and the article sitemaps."""
     root = lxml.etree.Element(f"{{{SITEMAP_NS}}}sitemapindex", nsmap={None: SITEMAP_NS})
     names = ["sitemap-pages.xml"] + [f"sitemap-{n}.xml" for n in range(1, len(chunks) + 1)]
-    dates = [max((c[-1].article.date for c in chunks), default=None)] + [
-        c[-1].article.date for c in chunks
-    ]
+    dates = [max((c[-1].date for c in chunks), default=None)] + [c[-1].date for c in chunks]
     for name, when in zip(names, dates, strict=True):
         _location(root, "sitemap", config, name, when)
     return _xml(root)

@@ -48,12 +48,18 @@ def collect_groups(entries: Sequence[Entry]) -> list[Group]:
     Names that give the same slug are one group, shown under the first name met.
     """
     found: dict[tuple[GroupKind, str], tuple[str, list[Entry]]] = {}
+    slugs: dict[str, str] = {}
     for entry in entries:
-        names: list[tuple[GroupKind, str]] = [("tag", t) for t in entry.article.tags]
-        if entry.article.section:
-            names.append(("section", entry.article.section))
+        meta = entry.meta
+        if not meta.tags and not meta.section:
+            continue
+        names: list[tuple[GroupKind, str]] = [("tag", t) for t in meta.tags]
+        if meta.section:
+            names.append(("section", meta.section))
         for kind, name in names:
-            slug = group_slug(name)
+            slug = slugs.get(name)
+            if slug is None:
+                slug = slugs[name] = group_slug(name)
             if not slug:
                 continue
             _, members = found.setdefault((kind, slug), (name, []))

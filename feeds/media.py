@@ -10,7 +10,7 @@ from urllib.parse import quote, urlsplit
 
 from feeds.config import Config
 from feeds.links import absolute
-from feeds.model import Article
+from feeds.model import Article, Meta
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ class Image:
     path: str = ""  # publish-folder path of a copied local file
 
 
-def resolve_image(config: Config, article: Article) -> Image | None:
+def resolve_image(config: Config, article: Article | Meta) -> Image | None:
     """The article's `image` header as an Image; None (with a warning) when unusable."""
     value = article.image.strip()
     if not value:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 BlockKind = Literal["p", "h2", "quote"]
 
@@ -42,22 +42,97 @@ class Article:
         return head
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """A published article: an Article with its permanent slug."""
+class Meta(NamedTuple):
+    """What planning needs of an article without reading its text (one per seed, cached).
 
-    article: Article
-    slug: str
+    A tuple, so that the state folder's snapshot (feeds.db.snapshot) can hold it as plain
+    values and 100 000 of them load in a blink.
+    """
+
+    id: str
+    source: str
+    date: datetime
+    month: str  # YYYY-MM in the site timezone: the archive page the article is listed on
+    tags: tuple[str, ...]
+    image: str
+    draft: bool
+    key: str  # content key: changes whenever the seed's bytes or its path change
+
+    @property
+    def section(self) -> str:
+        """The sub-folder of the seeds folder the file lives in ('' at the top)."""
+        head, _, _ = self.source.rpartition("/")
+        return head
+
+
+class SeedRow(NamedTuple):
+    """What the last build knew of one seed file: its stat, its hash, and its Meta or error."""
+
+    rel: str
+    size: int
+    mtime_ns: int
+    inode: int
+    sha256: str
+    meta: Meta | None
+    error: str | None
+
+    @property
+    def signature(self) -> tuple[int, int, int]:
+        """(size, mtime_ns, inode) as stat reported them."""
+        return (self.size, self.mtime_ns, self.inode)
+
+
+Loader = Callable[[Meta], Article]
+"""Where an Entry gets its Article when it was not read in this build."""
+
+
+class Entry:
+    """A published article: its Meta and permanent slug, with the Article read on demand.
+
+    An incremental build plans from the Meta of every article but reads only the Articles
+    of pages it renders (`article` calls the loader the first time it is used).
+    """
+
+    __slots__ = ("_article", "_loader", "meta", "slug")
+
+    def __init__(
+        self,
+        meta: Meta,
+        slug: str,
+        article: Article | None = None,
+        loader: Loader | None = None,
+    ) -> None:
+        self.meta = meta
+        self.slug = slug
+        self._article = article
+        self._loader = loader
 
     @property
     def id(self) -> str:
         """The article's permanent id (the file stem)."""
-        return self.article.id
+        return self.meta.id
+
+    @property
+    def date(self) -> datetime:
+        """The article's date."""
+        return self.meta.date
 
     @property
     def path(self) -> str:
         """Path of the article page inside the publish folder."""
         return f"articles/{self.slug}.html"
+
+    @property
+    def article(self) -> Article:
+        """The Article (metadata, not body), read through the loader when not at hand."""
+        if self._article is None:
+            if self._loader is None:
+                raise LookupError(f"article {self.meta.id} was not loaded")
+            self._article = self._loader(self.meta)
+        return self._article
+
+    def __repr__(self) -> str:
+        return f"Entry({self.meta.id!r}, {self.slug!r})"
 
 
 Bodies = Callable[[Article], tuple[Block, ...]]

@@ -3,48 +3,97 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 
 from feeds import __version__
 from feeds.config import Config
+from feeds.media import Image
 from feeds.model import Bodies, Entry
 from feeds.outputs import Output, make_key
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an incremental build must plan again; every other output is unchanged.
+
+    feeds.delta works it out from what changed since the last build; None in its place
+    means a full plan.
+    """
+
+    articles: frozenset[str]  # ids whose page or media may have changed
+    months: frozenset[str]  # YYYY-MM archive pages that may have changed
+    groups: frozenset[tuple[str, str]]  # (kind, slug) of tags and sections that may have changed
+    archive_from: int  # the first RFC 5005 archive page (1-based) from which all may have changed
+    archive_pages: frozenset[int]  # other archive pages that may have changed
+    sitemap_from: int  # the first article sitemap (1-based) that may have changed
+
+    def wants_archive_page(self, number: int) -> bool:
+        """Whether archive page `number` may have changed."""
+        return number >= self.archive_from or number in self.archive_pages
+
+
+def _everything(number: int) -> bool:
+    return True
+
+
+Planned = Output | str
+"""An output to check (and render if its key changed), or the path of one left as it is."""
+
+
+def resolve_images(config: Config, entries: Sequence[Entry]) -> dict[str, Image]:
+    """The usable image of every entry that names one, by article id."""
+    from feeds.media import resolve_image
+
+    images: dict[str, Image] = {}
+    for entry in entries:
+        if entry.meta.image:
+            image = resolve_image(config, entry.meta)
+            if image is not None:
+                images[entry.id] = image
+    return images
+
+
+def fingerprint_of(config: Config) -> str:
+    """What every page and feed depends on besides the articles."""
+    from feeds.templating import templates_fingerprint
+
+    return make_key(
+        __version__, repr(config.site), repr(config.feed), templates_fingerprint(config)
+    )
 
 
 def plan(
     config: Config,
     entries: Sequence[Entry],
-    keys: Mapping[str, str],
     bodies: Bodies,
     sequence: Mapping[str, int],
-) -> Iterator[Output]:
+    images: Mapping[str, Image],
+    scope: Scope | None = None,
+) -> Iterator[Planned]:
     """Pages, feeds (site, tags, sections, archives), discovery files and copied media.
 
-    Rendering is lazy: the caller renders only outputs whose key changed.
+    Rendering is lazy: the caller renders only outputs whose key changed. With a scope,
+    outputs outside it come as bare paths (so the caller still knows they are planned).
     """
     from feeds import discovery
     from feeds.groups import collect_groups
-    from feeds.media import Image, resolve_image
     from feeds.site import Pages
     from feeds.syndication import Channel, Syndication
-    from feeds.templating import templates_fingerprint
 
-    fingerprint = make_key(
-        __version__, repr(config.site), repr(config.feed), templates_fingerprint(config)
-    )
-    images: dict[str, Image] = {}
-    for entry in entries:
-        if entry.article.image:
-            image = resolve_image(config, entry.article)
-            if image is not None:
-                images[entry.id] = image
+    fingerprint = fingerprint_of(config)
     groups = collect_groups(entries)
-    yield from Pages(config, fingerprint, bodies).outputs(entries, keys, groups, images)
+    yield from Pages(config, fingerprint, bodies).outputs(entries, groups, images, scope)
 
-    feeds = Syndication(config, keys, images, fingerprint, bodies)
+    feeds = Syndication(config, images, fingerprint, bodies)
     site = config.site
     home = Channel(site.title, site.description, "", "", "feed")
-    archives, newest_archive, unarchived = feeds.archive_outputs(home, entries, sequence)
+    archives, newest_archive, unarchived = feeds.archive_outputs(
+        home,
+        entries,
+        sequence,
+        _everything if scope is None else scope.wants_archive_page,
+    )
     yield from archives
     yield from feeds.outputs(home, entries, newest_archive, unarchived)
     for group in groups:
@@ -55,16 +104,20 @@ def plan(
             group.prefix,
             f"{group.kind}/{group.slug}",
         )
+        if scope is not None and (group.kind, group.slug) not in scope.groups:
+            yield from (output.path for output in feeds.outputs(channel, ()))
+            continue
         yield from feeds.outputs(channel, group.entries)
 
     for image in images.values():
-        if image.source is not None:
-            st = image.source.stat()
-            yield Output(
-                image.path,
-                make_key("media", str(image.source), str(st.st_size), str(st.st_mtime_ns)),
-                image.source.read_bytes,
-            )
+        if image.source is None:
+            continue
+        st = image.source.stat()  # every time: an image can change while its seed does not
+        yield Output(
+            image.path,
+            make_key("media", str(image.source), str(st.st_size), str(st.st_mtime_ns)),
+            image.source.read_bytes,
+        )
 
     group_list = repr([(g.kind, g.slug, g.name) for g in groups])
     yield Output("robots.txt", make_key(fingerprint, "robots"), partial(discovery.robots, config))
@@ -74,26 +127,29 @@ def plan(
         partial(discovery.opml, config, groups),
     )
     chunks = discovery.sitemap_chunks(entries)
-    newest = entries[0].article.date if entries else None
+    newest = entries[0].date if entries else None
     listing = [("", newest), ("archive/", newest), ("subscribe.html", None)] + [
-        (g.prefix, g.entries[0].article.date) for g in groups
+        (g.prefix, g.entries[0].date) for g in groups
     ]
     yield Output(
         "sitemap-pages.xml",
         make_key(fingerprint, "pages", repr(listing)),
         partial(discovery.sitemap, config, listing),
     )
+    sitemap_from = scope.sitemap_from if scope is not None else 1
     for number, chunk in enumerate(chunks, start=1):
-        locations = [(e.path, e.article.date) for e in chunk]
+        path = f"sitemap-{number}.xml"
+        if number < sitemap_from:
+            yield path
+            continue
+        locations = [(e.path, e.date) for e in chunk]
         yield Output(
-            f"sitemap-{number}.xml",
-            make_key(fingerprint, "sitemap", *(e.path + e.article.date.isoformat() for e in chunk)),
+            path,
+            make_key(fingerprint, "sitemap", *(e.path + e.date.isoformat() for e in chunk)),
             partial(discovery.sitemap, config, locations),
         )
     yield Output(
         "sitemap.xml",
-        make_key(
-            fingerprint, "index", *(c[-1].path + c[-1].article.date.isoformat() for c in chunks)
-        ),
+        make_key(fingerprint, "index", *(c[-1].path + c[-1].date.isoformat() for c in chunks)),
         partial(discovery.sitemap_index, config, chunks),
     )

@@ -31,6 +31,4 @@ def progress(total: int, unit: str, description: str) -> Any:
         delay = float(os.environ.get("FEEDS_PROGRESS_DELAY", "2"))
     except ValueError:
         delay = 2.0
-    return tqdm(
-        total=total, unit=unit, desc=description, delay=delay, leave=False, file=sys.stderr
-    )
+    return tqdm(total=total, unit=unit, desc=description, delay=delay, leave=False, file=sys.stderr)

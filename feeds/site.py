@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import groupby
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
@@ -17,6 +17,9 @@ from feeds.links import absolute, relative
 from feeds.media import Image
 from feeds.model import Bodies, Entry
 from feeds.outputs import Output, make_key
+
+if TYPE_CHECKING:
+    from feeds.plan import Scope
 
 
 @dataclass(frozen=True)
@@ -41,15 +44,9 @@ class Alternate:
     path: str
 
 
-def months(config: Config, entries: Sequence[Entry]) -> list[Month]:
+def months(entries: Sequence[Entry]) -> list[Month]:
     """Group entries (newest first) by month in the site timezone."""
-    tz = config.site.tz
-
-    def month_of(entry: Entry) -> str:
-        local = entry.article.date.astimezone(tz)
-        return f"{local.year:04d}-{local.month:02d}"
-
-    return [Month(key, tuple(group)) for key, group in groupby(entries, key=month_of)]
+    return [Month(key, tuple(group)) for key, group in groupby(entries, key=lambda e: e.meta.month)]
 
 
 def alternates(title: str, prefix: str) -> list[Alternate]:
@@ -70,8 +67,8 @@ def canonical_path(page: str) -> str:
     return page
 
 
-def _entry_key(keys: Mapping[str, str], entries: Sequence[Entry]) -> Iterator[str]:
-    return (keys[e.id] + e.slug for e in entries)
+def _entry_key(entries: Sequence[Entry]) -> Iterator[str]:
+    return (e.meta.key + e.slug for e in entries)
 
 
 class Pages:
@@ -118,34 +115,39 @@ class Pages:
     def outputs(
         self,
         entries: Sequence[Entry],
-        keys: Mapping[str, str],
         groups: Sequence[Group],
         images: Mapping[str, Image],
-    ) -> Iterator[Output]:
-        """Every page of the site; entries newest first, keys: article id -> content key."""
+        scope: Scope | None = None,
+    ) -> Iterator[Output | str]:
+        """Every page of the site; entries newest first. Pages outside the scope (when
+        given) come as bare paths: they are unchanged."""
         yield self._page("assets/style.css", "", "style.css")
         yield self._page("feed.xsl", "", "feed.xsl")
         for index, entry in enumerate(entries):
+            if scope is not None and entry.id not in scope.articles:
+                yield entry.path
+                continue
             newer = entries[index - 1] if index > 0 else None
             older = entries[index + 1] if index + 1 < len(entries) else None
             image = images.get(entry.id)
             key = make_key(
                 self.fingerprint,
                 "article",
-                keys[entry.id],
+                entry.meta.key,
                 entry.slug,
-                f"{newer.slug}\x00{newer.article.title}" if newer else "",
-                f"{older.slug}\x00{older.article.title}" if older else "",
+                # A neighbour's content key stands for its title (the page links to it).
+                f"{newer.slug}\x00{newer.meta.key}" if newer else "",
+                f"{older.slug}\x00{older.meta.key}" if older else "",
                 repr(image) if image else "",
             )
             yield self._article(entry, key, newer, older, image)
         newest = tuple(entries[: self.config.feed.page_size])
-        all_months = months(self.config, entries)
+        all_months = months(entries)
         month_list = repr([(m.key, len(m.entries)) for m in all_months])
         group_list = repr([(g.kind, g.slug, g.name, len(g.entries)) for g in groups])
         yield self._page(
             "index.html",
-            make_key(*_entry_key(keys, newest), month_list, group_list),
+            make_key(*_entry_key(newest), month_list, group_list),
             "index.html",
             entries=newest,
             total=len(entries),
@@ -159,14 +161,20 @@ class Pages:
             groups=groups,
         )
         for month in all_months:
+            if scope is not None and month.key not in scope.months:
+                yield month.path
+                continue
             yield self._page(
-                month.path, make_key(*_entry_key(keys, month.entries)), "month.html", month=month
+                month.path, make_key(*_entry_key(month.entries)), "month.html", month=month
             )
         for group in groups:
+            if scope is not None and (group.kind, group.slug) not in scope.groups:
+                yield group.page
+                continue
             feeds = alternates(group.feed_title(self.config.site.title), group.prefix)
             yield self._page(
                 group.page,
-                make_key(group.kind, group.name, *_entry_key(keys, group.entries)),
+                make_key(group.kind, group.name, *_entry_key(group.entries)),
                 "group.html",
                 group=group,
                 alternates=[*feeds, *self.site_feeds],

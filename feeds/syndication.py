@@ -53,14 +53,12 @@ class Syndication:
     def __init__(
         self,
         config: Config,
-        keys: Mapping[str, str],
         images: Mapping[str, Image],
         fingerprint: str,
         bodies: Bodies,
     ) -> None:
         self.bodies = bodies
         self.config = config
-        self.keys = keys
         self.images = images
         self.fingerprint = fingerprint
 
@@ -68,7 +66,7 @@ class Syndication:
         return make_key(
             self.fingerprint,
             *parts,
-            *(self.keys[e.id] + e.slug + repr(self.images.get(e.id)) for e in entries),
+            *(e.meta.key + e.slug + repr(self.images.get(e.id)) for e in entries),
         )
 
     def outputs(
@@ -85,9 +83,7 @@ class Syndication:
         shown = {e.id for e in newest}
         late = [e for e in unarchived if e.id not in shown]
         if late:
-            newest = tuple(
-                sorted([*newest, *late], key=lambda e: (e.article.date, e.id), reverse=True)
-            )
+            newest = tuple(sorted([*newest, *late], key=lambda e: (e.date, e.id), reverse=True))
         key = self._key(repr(channel), archive_prev, entries=newest)
         links = ArchiveLinks(prev=archive_prev)
         yield Output(channel.prefix + "rss.xml", key, lambda: self.rss(channel, newest, links))
@@ -99,29 +95,37 @@ class Syndication:
         yield Output(channel.prefix + "feed.json", key, lambda: self.json_feed(channel, newest))
 
     def archive_outputs(
-        self, channel: Channel, entries: Sequence[Entry], sequence: Mapping[str, int]
-    ) -> tuple[list[Output], str, tuple[Entry, ...]]:
+        self,
+        channel: Channel,
+        entries: Sequence[Entry],
+        sequence: Mapping[str, int],
+        wanted: Callable[[int], bool] = lambda number: True,
+    ) -> tuple[list[Output | str], str, tuple[Entry, ...]]:
         """RFC 5005 archive pages, the newest page's path, and the articles not yet archived.
 
         Articles fill pages of feed.max_items in the order they were first published
         (`sequence`: id -> publication number), and only full pages are published: a
         page's articles never change, even when a back-dated article arrives late (it
-        joins the unarchived tail). The tail belongs in the subscription feed.
+        joins the unarchived tail). The tail belongs in the subscription feed. Pages
+        whose number is not `wanted` are known unchanged and come as bare paths.
         """
         size = self.config.feed.max_items
-        ordered = sorted(entries, key=lambda e: (sequence[e.id], e.article.date, e.id))
+        ordered = sorted(entries, key=lambda e: (sequence[e.id], e.date, e.id))
         count = len(ordered) // size
-        outputs: list[Output] = []
+        outputs: list[Output | str] = []
         for number in range(1, count + 1):
-            page = ordered[(number - 1) * size : number * size]
             path = f"archive/feed-{number}.xml"
+            if not wanted(number):
+                outputs.append(path)
+                continue
+            page = ordered[(number - 1) * size : number * size]
             links = ArchiveLinks(
                 prev=f"archive/feed-{number - 1}.xml" if number > 1 else "",
                 next=f"archive/feed-{number + 1}.xml" if number < count else "",
                 current="atom.xml",
                 is_archive=True,
             )
-            newest_first = tuple(sorted(page, key=lambda e: (e.article.date, e.id), reverse=True))
+            newest_first = tuple(sorted(page, key=lambda e: (e.date, e.id), reverse=True))
             key = self._key("archive", repr(links), entries=newest_first)
             outputs.append(
                 Output(path, key, self._archive_renderer(channel, path, newest_first, links))
@@ -141,7 +145,7 @@ class Syndication:
         """The feed's last change: the newest article's date (never the wall clock)."""
         tz = self.config.site.tz
         if entries:
-            return max(e.article.date for e in entries).astimezone(tz)
+            return max(e.date for e in entries).astimezone(tz)
         return datetime(self.config.site.id_year, 1, 1, tzinfo=UTC).astimezone(tz)
 
     def _generator(

@@ -215,7 +215,7 @@ def test_a_seed_deleted_after_the_scan_is_one_error_not_a_crash(site: Site) -> N
         corpus = read_corpus(config, conn, found)
     finally:
         conn.close()
-    assert sorted(a.id for a, _ in corpus.articles) == ["0000", "0002"]
+    assert sorted(m.id for m in corpus.metas) == ["0000", "0002"]
     assert [(e.path, e.reason) for e in corpus.errors] == [
         ("0001.txt", "cannot read: No such file or directory")
     ]
@@ -247,7 +247,7 @@ def test_a_seed_replaced_by_a_folder_after_the_scan_is_one_error(site: Site) -> 
         corpus = read_corpus(config, conn, found)
     finally:
         conn.close()
-    assert [a.id for a, _ in corpus.articles] == ["0000"]
+    assert [m.id for m in corpus.metas] == ["0000"]
     assert [(e.path, e.reason) for e in corpus.errors] == [("0001.txt", "is a folder, not a file")]
 
 

@@ -146,3 +146,86 @@ def test_adding_one_article_rewrites_only_what_shows_it(site: Site) -> None:
     assert "articles/stattia-8.html" in written  # its neighbour gains a "newer" link
     assert not any(path.startswith("articles/stattia-1") for path in written)
     assert "archive/2026-01.html" not in written
+
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+def _wide_seed_text(rng: random.Random) -> str:
+    """A seed that may be a draft, due in the future, tagged, or show an image."""
+    words = rng.sample(WORDS, 6)
+    lines = [
+        f"title: {' '.join(words[:3]).capitalize()}",
+        f"date: 2026-02-{rng.randint(1, 27):02d} {rng.randint(0, 23):02d}:00",
+        f"tags: {', '.join(rng.sample(TAGS, rng.randint(0, 2)))}",
+    ]
+    if rng.random() < 0.15:
+        lines.append("draft: true")
+    if rng.random() < 0.3:
+        lines.append(f"image: {rng.choice(['a.png', 'b.png', 'https://cdn.example.org/x.jpg'])}")
+    return "\n".join(lines) + f"\n\n{' '.join(words)}.\n"
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13, 14])
+def test_incremental_plans_equal_cold_builds_across_sections_images_and_clock(
+    make_site: object, tmp_path: Path, seed: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Adds, edits, deletes, moves between sections, drafts, held-back articles falling
+    due, image files changing, and an output deleted by hand: after every step the
+    incremental build equals a cold build, and most steps were planned incrementally."""
+    site: Site = make_site(TOML)  # type: ignore[operator]
+    rng = random.Random(seed)
+    config = site.config()
+    for folder in ("", "sport/", "kultura/"):
+        (site.seeds / folder).mkdir(parents=True, exist_ok=True)
+        (site.seeds / f"{folder}a.png").write_bytes(PNG)
+        (site.seeds / f"{folder}b.png").write_bytes(PNG * 2)
+    now = parse_now("2026-02-12T12:00", config.site.tz)
+    names: list[str] = []
+    incremental_steps = 0
+    for step in range(24):
+        actions = ["add", "add", "edit", "delete", "move", "image", "unlink-output", "touch"]
+        action = rng.choice(actions) if names else "add"
+        if action == "add":
+            folder = rng.choice(["", "", "sport/", "kultura/"])
+            names.append(f"{folder}{step:03d}_{rng.randrange(16**6):06x}.txt")
+            site.seed(names[-1], _wide_seed_text(rng))
+        elif action == "edit":
+            site.seed(rng.choice(names), _wide_seed_text(rng))
+        elif action == "delete":
+            (site.seeds / names.pop(rng.randrange(len(names)))).unlink()
+        elif action == "move":
+            index = rng.randrange(len(names))
+            stem = names[index].rpartition("/")[2]
+            target = rng.choice(["", "sport/", "kultura/"]) + stem
+            if target not in names:
+                (site.seeds / names[index]).rename(site.seeds / target)
+                names[index] = target
+        elif action == "image":
+            folder = rng.choice(["", "sport/", "kultura/"])
+            (site.seeds / f"{folder}a.png").write_bytes(PNG * rng.randint(1, 4))
+        elif action == "unlink-output":
+            pages = sorted(site.out.glob("articles/*.html"))
+            if pages:
+                rng.choice(pages).unlink()
+        else:
+            target = site.seeds / rng.choice(names)
+            target.write_bytes(target.read_bytes())  # new stat, same bytes
+        now += timedelta(hours=rng.choice([0, 6, 30, 72]))
+        caplog.clear()
+        with caplog.at_level("DEBUG", logger="feeds.build"):
+            conn = connect(config.paths.state)
+            try:
+                build(config, now, conn)
+            finally:
+                conn.close()
+        incremental_steps += any("incremental plan" in r.message for r in caplog.records)
+        incremental = tree(site.out)
+        cold = _cold_build(config, now, tmp_path / f"cold-{step}")
+        assert incremental.keys() == cold.keys(), f"step {step} ({action}): different files"
+        changed = [path for path in cold if cold[path] != incremental[path]]
+        assert changed == [], f"step {step} ({action}): files differ"
+    assert incremental_steps >= 12

@@ -22,10 +22,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from feeds.config import Config, SiteConfig
-from feeds.corpus import entries_for
+from feeds.corpus import entries_for, meta_of
 from feeds.errors import SeedError
 from feeds.model import Article, Block, BlockKind, Entry
-from feeds.plan import plan
+from feeds.outputs import Output
+from feeds.plan import plan, resolve_images
 from feeds.seeds import SeedFile, read_article
 from tests.hypothesis_profiles import PROPERTY
 
@@ -211,12 +212,15 @@ def sites(draw: st.DrawFn) -> list[Article]:
 
 def render_site(items: list[Article], suffix: str) -> tuple[list[Entry], dict[str, bytes]]:
     """Every output of the publish folder ending in suffix, rendered by the real planner."""
-    entries, _ = entries_for([(a, a.id) for a in items], {})
-    keys = {a.id: a.id for a in items}
+    metas = [meta_of(a, a.id, CONFIG.site.tz) for a in items]
+    entries, _ = entries_for(metas, {}, {a.source: a for a in items}, None)
     # The order of first publication (build.py keeps it in the state database).
     order = {e.id: number for number, e in enumerate(reversed(entries))}
-    outputs = plan(CONFIG, entries, keys, lambda article: article.blocks, order)
-    return entries, {o.path: o.render() for o in outputs if o.path.endswith(suffix)}
+    images = resolve_images(CONFIG, entries)
+    outputs = plan(CONFIG, entries, lambda article: article.blocks, order, images)
+    return entries, {
+        o.path: o.render() for o in outputs if isinstance(o, Output) and o.path.endswith(suffix)
+    }
 
 
 def check_html_stays_text(path: str, data: bytes) -> lxml.html.HtmlElement:

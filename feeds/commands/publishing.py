@@ -43,16 +43,16 @@ def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
     conn = sqlite3.connect(":memory:", isolation_level=None)
     migrate(conn)
     corpus = read_corpus(ctx.config, conn)
-    live, _next_due = publishable(corpus.articles, ctx.now)
+    live, _next_due = publishable(corpus.metas, ctx.now)
     for error in corpus.errors:
         ctx.report(error)
-    drafts = sum(1 for a, _ in corpus.articles if a.draft)
+    drafts = sum(1 for meta in corpus.metas if meta.draft)
     log.info(
         "%d seeds readable: %d publishable now, %d drafts, %d held back until due; %d skipped",
-        len(corpus.articles),
+        len(corpus.metas),
         len(live),
         drafts,
-        len(corpus.articles) - len(live) - drafts,
+        len(corpus.metas) - len(live) - drafts,
         len(corpus.errors),
     )
     return EXIT_SKIPPED if corpus.errors else EXIT_OK

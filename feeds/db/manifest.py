@@ -111,6 +111,14 @@ def load_body(conn: sqlite3.Connection, rel: str) -> tuple[Block, ...]:
     return tuple(Block(kind, text) for kind, text in json.loads(row[0]))
 
 
+def load_article(conn: sqlite3.Connection, rel: str) -> Article | None:
+    """The stored metadata of the seed at rel (None when unknown or unreadable)."""
+    row = conn.execute("SELECT article FROM seeds WHERE rel = ?", (rel,)).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return article_from_json(row[0])
+
+
 def load_manifest(conn: sqlite3.Connection) -> dict[str, ManifestRow]:
     """Every seed the last build saw, by relative path."""
     rows = conn.execute(
@@ -129,15 +137,18 @@ def save_manifest(
 ) -> None:
     """Upsert changed rows and forget removed seeds (inside the caller's transaction).
 
-    A row without a body keeps the body already stored (same content, new stat).
+    A row without an article or error keeps the article and body already stored (same
+    content, new stat).
     """
     conn.executemany("DELETE FROM seeds WHERE rel = ?", ((rel,) for rel in removed))
     conn.executemany(
         "INSERT INTO seeds (rel, size, mtime_ns, inode, sha256, article, body, error)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT(rel) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,"
-        " inode = excluded.inode, sha256 = excluded.sha256, article = excluded.article,"
-        " body = COALESCE(excluded.body, seeds.body), error = excluded.error",
+        " inode = excluded.inode, sha256 = excluded.sha256, error = excluded.error,"
+        " article = CASE WHEN excluded.error IS NULL"
+        " THEN COALESCE(excluded.article, seeds.article) END,"
+        " body = CASE WHEN excluded.error IS NULL THEN COALESCE(excluded.body, seeds.body) END",
         (
             (
                 r.rel,
@@ -188,9 +199,14 @@ def mark_published(
     )
 
 
-def load_publication_order(conn: sqlite3.Connection) -> dict[str, int]:
-    """article id -> its place in the order of first publication."""
-    return dict(conn.execute("SELECT article_id, rowid FROM published").fetchall())
+def load_publication_order(
+    conn: sqlite3.Connection, ids: Iterable[str] | None = None
+) -> dict[str, int]:
+    """article id -> its place in the order of first publication (of ids, or of all)."""
+    if ids is None:
+        return dict(conn.execute("SELECT article_id, rowid FROM published").fetchall())
+    query = "SELECT article_id, rowid FROM published WHERE article_id = ?"
+    return {aid: conn.execute(query, (aid,)).fetchone()[1] for aid in ids}
 
 
 def load_outputs(conn: sqlite3.Connection) -> dict[str, str]:

@@ -1,0 +1,108 @@
+"""The last build's view of the seeds, kept next to the state database.
+
+A build with something to do needs every seed's stat and Meta, every permanent slug and
+the publication order. Loading those from SQLite (a JSON document per article) costs a
+second at 100 000 articles; one marshal blob loads in a tenth of that. The snapshot is
+only a cache: it counts when its token matches the one the database recorded in the
+same build's last transaction, and a build without it reads the database instead.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import secrets
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from feeds.model import Meta, SeedRow
+
+NAME = "snapshot.bin"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the last complete build knew."""
+
+    render: str  # the build's render fingerprint (config, templates, version, publish folder)
+    rows: dict[str, SeedRow]  # every seed, by path
+    slugs: dict[str, str]  # every permanent slug, by article id
+    sequence: dict[str, int]  # article id -> place in the order of first publication
+    order: list[str]  # ids of the published articles, newest first
+    images: dict[str, str]  # article id -> repr of its image, for articles that have one
+
+
+def new_token() -> str:
+    """A fresh token for the snapshot about to be written."""
+    return secrets.token_hex(16)
+
+
+def load(state_dir: Path, token: str | None) -> Snapshot | None:
+    """The snapshot written with token, or None (missing, torn, old format, other token)."""
+    if token is None:
+        return None
+    try:
+        data = (state_dir / NAME).read_bytes()
+    except OSError:
+        return None
+    if len(data) < 4 or zlib.crc32(data[4:]) != int.from_bytes(data[:4], "big"):
+        return None
+    try:
+        fmt, saved_token, render, raw_rows, slugs, sequence, order, images = marshal.loads(data[4:])
+    except (EOFError, ValueError, TypeError):
+        return None
+    if fmt != FORMAT or saved_token != token:
+        return None
+    rows: dict[str, SeedRow] = {}
+    for rel, size, mtime_ns, inode, sha, error, meta in raw_rows:
+        if meta is not None:
+            aid, date, month, tags, image, draft = meta
+            meta = Meta(
+                aid, rel, datetime.fromisoformat(date), month, tags, image, draft, f"{sha}:{rel}"
+            )
+        rows[rel] = SeedRow(rel, size, mtime_ns, inode, sha, meta, error)
+    return Snapshot(render, rows, slugs, sequence, order, images)
+
+
+def save(state_dir: Path, token: str, snapshot: Snapshot) -> None:
+    """Replace the snapshot (atomically; not synced: a torn one is detected and ignored)."""
+    raw_rows = [
+        (
+            row.rel,
+            row.size,
+            row.mtime_ns,
+            row.inode,
+            row.sha256,
+            row.error,
+            None
+            if row.meta is None
+            else (
+                row.meta.id,
+                row.meta.date.isoformat(),
+                row.meta.month,
+                row.meta.tags,
+                row.meta.image,
+                row.meta.draft,
+            ),
+        )
+        for row in snapshot.rows.values()
+    ]
+    payload = marshal.dumps(
+        (
+            FORMAT,
+            token,
+            snapshot.render,
+            raw_rows,
+            snapshot.slugs,
+            snapshot.sequence,
+            snapshot.order,
+            snapshot.images,
+        )
+    )
+    target = state_dir / NAME
+    temp = state_dir / f".{NAME}.{os.getpid()}.tmp"
+    temp.write_bytes(zlib.crc32(payload).to_bytes(4, "big") + payload)
+    os.replace(temp, target)
