@@ -41,8 +41,12 @@ def clean_name(name: str) -> str:
 
 
 def new_token() -> str:
-    """A random, URL-safe unsubscribe token."""
-    return secrets.token_urlsafe(18)
+    """A random, URL-safe unsubscribe token (never starting with "-", which a command
+    line would take for an option: `feeds subscribers remove --token -x...` fails)."""
+    while True:
+        token = secrets.token_urlsafe(18)
+        if not token.startswith("-"):
+            return token
 
 
 def add(
