@@ -7,13 +7,14 @@ import hashlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
+from operator import attrgetter
 
 from feeds import __version__
 from feeds.config import Config
 from feeds.db import manifest as db
 from feeds.errors import SeedError
-from feeds.model import Article, Entry, Loader, Meta, SeedRow
+from feeds.model import Article, Entry, Loader, Meta, SeedRow, stamp_of
 from feeds.outputs import make_key
 from feeds.parallel import fork_map, workers_available
 from feeds.progress import progress
@@ -48,7 +49,7 @@ def meta_of(article: Article, sha256: str, tz: tzinfo) -> Meta:
     return Meta(
         article.id,
         article.source,
-        article.date,
+        stamp_of(article.date),
         f"{local.year:04d}-{local.month:02d}",
         article.tags,
         article.image,
@@ -221,15 +222,18 @@ def _read_row(
 def publishable(metas: Iterable[Meta], now: datetime) -> tuple[list[Meta], datetime | None]:
     """Articles due by now (drafts never), and when the next held-back one falls due."""
     live: list[Meta] = []
-    next_due: datetime | None = None
+    next_due: str | None = None
+    cutoff = stamp_of(now)
     for meta in metas:
         if meta.draft:
             continue
-        if meta.date <= now:
+        if meta.stamp <= cutoff:
             live.append(meta)
-        elif next_due is None or meta.date < next_due:
-            next_due = meta.date
-    return live, next_due
+        elif next_due is None or meta.stamp < next_due:
+            next_due = meta.stamp
+    if next_due is None:
+        return live, None
+    return live, datetime.fromisoformat(next_due).replace(tzinfo=UTC)
 
 
 def base_slug(article: Article) -> str:
@@ -252,7 +256,7 @@ def entries_for(
     `articles` (by path) are the Articles at hand; the others are read through the
     loader when a page needs them (and for a new slug).
     """
-    oldest_first = sorted(live, key=lambda m: (m.date, m.id))
+    oldest_first = sorted(live, key=attrgetter("stamp", "id"))
 
     def article_of(meta: Meta) -> Article:
         found = articles.get(meta.source)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, NamedTuple
 
 BlockKind = Literal["p", "h2", "quote"]
@@ -51,12 +51,17 @@ class Meta(NamedTuple):
 
     id: str
     source: str
-    date: datetime
+    stamp: str  # the date in UTC, as stamp_of writes it: sorts as the dates do
     month: str  # YYYY-MM in the site timezone: the archive page the article is listed on
     tags: tuple[str, ...]
     image: str
     draft: bool
     key: str  # content key: changes whenever the seed's bytes or its path change
+
+    @property
+    def date(self) -> datetime:
+        """The article's date (in UTC)."""
+        return datetime.fromisoformat(self.stamp).replace(tzinfo=UTC)
 
     @property
     def section(self) -> str:
@@ -80,6 +85,11 @@ class SeedRow(NamedTuple):
     def signature(self) -> tuple[int, int, int]:
         """(size, mtime_ns, inode) as stat reported them."""
         return (self.size, self.mtime_ns, self.inode)
+
+
+def stamp_of(when: datetime) -> str:
+    """A fixed-width UTC text for an aware datetime: comparing two compares the instants."""
+    return when.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
 Loader = Callable[[Meta], Article]

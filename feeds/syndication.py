@@ -83,7 +83,9 @@ class Syndication:
         shown = {e.id for e in newest}
         late = [e for e in unarchived if e.id not in shown]
         if late:
-            newest = tuple(sorted([*newest, *late], key=lambda e: (e.date, e.id), reverse=True))
+            newest = tuple(
+                sorted([*newest, *late], key=lambda e: (e.meta.stamp, e.id), reverse=True)
+            )
         key = self._key(repr(channel), archive_prev, entries=newest)
         links = ArchiveLinks(prev=archive_prev)
         yield Output(channel.prefix + "rss.xml", key, lambda: self.rss(channel, newest, links))
@@ -110,7 +112,7 @@ class Syndication:
         whose number is not `wanted` are known unchanged and come as bare paths.
         """
         size = self.config.feed.max_items
-        ordered = sorted(entries, key=lambda e: (sequence[e.id], e.date, e.id))
+        ordered = sorted(entries, key=lambda e: (sequence[e.id], e.meta.stamp, e.id))
         count = len(ordered) // size
         outputs: list[Output | str] = []
         for number in range(1, count + 1):
@@ -125,7 +127,7 @@ class Syndication:
                 current="atom.xml",
                 is_archive=True,
             )
-            newest_first = tuple(sorted(page, key=lambda e: (e.date, e.id), reverse=True))
+            newest_first = tuple(sorted(page, key=lambda e: (e.meta.stamp, e.id), reverse=True))
             key = self._key("archive", repr(links), entries=newest_first)
             outputs.append(
                 Output(path, key, self._archive_renderer(channel, path, newest_first, links))

@@ -316,3 +316,17 @@ def test_the_html_check_catches_markup_that_escaped() -> None:
     except AssertionError:
         return
     raise AssertionError("a leaked <b> went unnoticed")
+
+
+GLOB_TEXT = st.text(alphabet="ab.~*?[]!/-", max_size=8)
+
+
+@given(st.lists(GLOB_TEXT, max_size=4), st.text(alphabet="ab.~*?[]!/-x", max_size=10))
+def test_the_fast_ignore_matcher_agrees_with_fnmatch(patterns: list[str], name: str) -> None:
+    """`*.x` and `x*` patterns take a shortcut; the answer must be fnmatch's."""
+    import fnmatch
+
+    from feeds.seeds import ignore_matcher
+
+    expected = any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+    assert ignore_matcher(tuple(patterns))(name) == expected

@@ -14,7 +14,6 @@ import os
 import secrets
 import zlib
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from feeds.model import Meta, SeedRow
@@ -56,38 +55,18 @@ def load(state_dir: Path, token: str | None) -> Snapshot | None:
         return None
     if fmt != FORMAT or saved_token != token:
         return None
-    rows: dict[str, SeedRow] = {}
-    for rel, size, mtime_ns, inode, sha, error, meta in raw_rows:
-        if meta is not None:
-            aid, date, month, tags, image, draft = meta
-            meta = Meta(
-                aid, rel, datetime.fromisoformat(date), month, tags, image, draft, f"{sha}:{rel}"
-            )
-        rows[rel] = SeedRow(rel, size, mtime_ns, inode, sha, meta, error)
+    make_meta, make_row = Meta._make, SeedRow._make  # tuple.__new__: no per-field work
+    rows = {
+        raw[0]: make_row((*raw[:5], None if raw[5] is None else make_meta(raw[5]), raw[6]))
+        for raw in raw_rows
+    }
     return Snapshot(render, rows, slugs, sequence, order, images)
 
 
 def save(state_dir: Path, token: str, snapshot: Snapshot) -> None:
     """Replace the snapshot (atomically; not synced: a torn one is detected and ignored)."""
     raw_rows = [
-        (
-            row.rel,
-            row.size,
-            row.mtime_ns,
-            row.inode,
-            row.sha256,
-            row.error,
-            None
-            if row.meta is None
-            else (
-                row.meta.id,
-                row.meta.date.isoformat(),
-                row.meta.month,
-                row.meta.tags,
-                row.meta.image,
-                row.meta.draft,
-            ),
-        )
+        (*row[:5], None if row.meta is None else tuple(row.meta), row.error)
         for row in snapshot.rows.values()
     ]
     payload = marshal.dumps(
