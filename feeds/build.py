@@ -8,10 +8,11 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from feeds.config import Config
 from feeds.corpus import (
@@ -91,7 +92,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
     if interrupted:
         publisher.sweep()  # the last build was killed: drop its staged temp files
     tracked = db.load_outputs(conn) if db.get_meta(conn, "out_dir") == out_dir else {}
-    present = publisher.listing() if tracked else set()
+    present = _present(publisher, tracked, _last_build(conn))
     scope = None
     # A full plan after a killed build, a change of config or templates, or an output
     # deleted by hand; otherwise only what the changed articles touch.
@@ -99,7 +100,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
         previous is not None
         and previous.render == render
         and not interrupted
-        and present.issuperset(tracked)
+        and present >= tracked.keys()
     ):
         scope = scope_of(previous, corpus, entries, images, sequence, config.feed.max_items)
         log.debug(
@@ -157,6 +158,9 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
                     "skipped": [[e.path, e.reason] for e in corpus.errors],
                     "unsettled": list(corpus.unsettled),
                     "media": _media_signature(images),
+                    "folders": publisher.folder_times(
+                        sorted({path.rpartition("/")[0] for path in planned})
+                    ),
                 }
             ),
         )
@@ -245,16 +249,13 @@ def _unchanged_since_last_build(
     Nothing changed when the seeds' stat signature, the config and the templates are
     the same, no held-back article has fallen due, and every output is still there.
     """
-    raw = db.get_meta(conn, "last_build")
-    if raw is None:
-        return None
-    last = json.loads(raw)
-    if last["signature"] != signature:
+    last = _last_build(conn)
+    if not last or last["signature"] != signature:
         return None
     if last["next_due"] is not None and datetime.fromisoformat(last["next_due"]) <= now:
         return None
-    present = Publisher(config.paths.out).listing()
-    if not present.issuperset(db.load_outputs(conn)):
+    tracked = db.load_outputs(conn)
+    if not _present(Publisher(config.paths.out), tracked, last) >= tracked.keys():
         return None
     if last.get("media") != _media_signature_now(last.get("media", [])):
         return None  # an image file changed: its size shows in pages and feeds
@@ -270,6 +271,22 @@ def _unchanged_since_last_build(
         next_due=datetime.fromisoformat(last["next_due"]) if last["next_due"] else None,
         unsettled=tuple(last["unsettled"]),
     )
+
+
+def _last_build(conn: sqlite3.Connection) -> dict[str, Any]:
+    """What the last complete build recorded of itself ({} before the first)."""
+    raw = db.get_meta(conn, "last_build")
+    return {} if raw is None else dict(json.loads(raw))
+
+
+def _present(publisher: Publisher, tracked: Mapping[str, str], last: Mapping[str, Any]) -> Set[str]:
+    """The files of the publish folder, or enough of them to tell which tracked ones are
+    there: when no folder that holds outputs changed since the last build, all are."""
+    if not tracked:
+        return set()
+    if publisher.untouched_since(last.get("folders", []), time.time()):
+        return tracked.keys()
+    return publisher.listing()
 
 
 def _media_signature(images: Mapping[str, Image]) -> list[list[str | int]]:

@@ -103,7 +103,7 @@ class Entry:
     of pages it renders (`article` calls the loader the first time it is used).
     """
 
-    __slots__ = ("_article", "_loader", "meta", "slug")
+    __slots__ = ("_article", "_loader", "id", "meta", "slug")
 
     def __init__(
         self,
@@ -112,15 +112,11 @@ class Entry:
         article: Article | None = None,
         loader: Loader | None = None,
     ) -> None:
+        self.id = meta.id  # the article's permanent id (the file stem); read very often
         self.meta = meta
         self.slug = slug
         self._article = article
         self._loader = loader
-
-    @property
-    def id(self) -> str:
-        """The article's permanent id (the file stem)."""
-        return self.meta.id
 
     @property
     def date(self) -> datetime:

@@ -7,7 +7,7 @@ import fcntl
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path, PurePosixPath
 
@@ -165,6 +165,37 @@ class Publisher:
                     else:
                         found.add(prefix + entry.name)
         return found
+
+    def folder_times(self, folders: Iterable[str]) -> list[tuple[str, int]]:
+        """(folder, mtime_ns) of folders of the publish folder ('' is the folder itself);
+        a folder that is gone gets -1."""
+        times: list[tuple[str, int]] = []
+        for folder in folders:
+            try:
+                path = safe_join(self.root, folder) if folder else self.root
+                times.append((folder, os.stat(path).st_mtime_ns))
+            except OSError:
+                times.append((folder, -1))
+        return times
+
+    def untouched_since(self, recorded: Sequence[Sequence[str | int]], wall_now: float) -> bool:
+        """Whether no file was added to or removed from the recorded folders since their
+        (folder, mtime_ns) were taken: then the files there are still the ones written.
+
+        A folder changed in the last two seconds does not count as untouched (file systems
+        with coarse timestamps could hide a change made in the same tick).
+        """
+        if not recorded:
+            return False
+        now_ns = int(wall_now * 1e9)
+        for folder, mtime_ns in recorded:
+            if not isinstance(folder, str) or not isinstance(mtime_ns, int):
+                return False
+            if mtime_ns < 0 or now_ns - mtime_ns < 2_000_000_000:
+                return False
+        return list(self.folder_times(str(f) for f, _ in recorded)) == [
+            (str(f), int(t)) for f, t in recorded
+        ]
 
     def exists(self, rel: str) -> bool:
         """Whether rel is present in the publish folder."""

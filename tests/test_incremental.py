@@ -229,3 +229,39 @@ def test_incremental_plans_equal_cold_builds_across_sections_images_and_clock(
         changed = [path for path in cold if cold[path] != incremental[path]]
         assert changed == [], f"step {step} ({action}): files differ"
     assert incremental_steps >= 12
+
+
+def test_outputs_deleted_by_hand_come_back_once_the_folder_times_are_settled(
+    site: Site,
+) -> None:
+    """The build trusts unchanged folder times instead of listing the publish folder;
+    a file deleted later changes its folder's time, so it is written again."""
+    import json
+    import time
+
+    from feeds.db.manifest import get_meta
+    from feeds.publish import Publisher
+
+    for day in range(1, 6):
+        site.seed(f"{day:02d}.txt", f"title: Стаття {day}\ndate: 2026-01-{day:02d}\n\nТекст.\n")
+    config = site.config()
+    now = parse_now("2026-03-01", config.site.tz)
+    conn = connect(config.paths.state)
+    try:
+        build(config, now, conn)
+        time.sleep(2.1)  # folder times older than the two-second guard
+        last = json.loads(get_meta(conn, "last_build") or "{}")
+        assert Publisher(config.paths.out).untouched_since(last["folders"], time.time())
+        page = site.out / "articles" / "stattia-3.html"
+        before = page.read_bytes()
+        page.unlink()
+        (site.out / "rss.xml").unlink()
+        assert build(config, now, conn).written == ("articles/stattia-3.html", "rss.xml")
+        assert page.read_bytes() == before
+        time.sleep(2.1)
+        (site.out / "articles" / "stattia-4.html").unlink()
+        site.seed("06.txt", "title: Нова\ndate: 2026-01-06\n\nТекст.\n")
+        written = build(config, now, conn).written
+    finally:
+        conn.close()
+    assert {"articles/stattia-4.html", "articles/nova.html"} <= set(written)

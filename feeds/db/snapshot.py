@@ -19,7 +19,7 @@ from pathlib import Path
 from feeds.model import Meta, SeedRow
 
 NAME = "snapshot.bin"
-FORMAT = 1
+FORMAT = 2  # bump when the layout of what is saved changes
 
 
 @dataclass(frozen=True)
@@ -47,19 +47,29 @@ def load(state_dir: Path, token: str | None) -> Snapshot | None:
         data = (state_dir / NAME).read_bytes()
     except OSError:
         return None
-    if len(data) < 4 or zlib.crc32(data[4:]) != int.from_bytes(data[:4], "big"):
+    payload = memoryview(data)[4:]
+    if len(data) < 4 or zlib.crc32(payload) != int.from_bytes(data[:4], "big"):
         return None
     try:
-        fmt, saved_token, render, raw_rows, slugs, sequence, order, images = marshal.loads(data[4:])
+        fmt, saved_token, render, raw_rows, slugs, sequence, order, images = marshal.loads(payload)
     except (EOFError, ValueError, TypeError):
         return None
     if fmt != FORMAT or saved_token != token:
         return None
-    make_meta, make_row = Meta._make, SeedRow._make  # tuple.__new__: no per-field work
-    rows = {
-        raw[0]: make_row((*raw[:5], None if raw[5] is None else make_meta(raw[5]), raw[6]))
-        for raw in raw_rows
-    }
+    width, meta_width = len(SeedRow._fields), len(Meta._fields)
+    if any(
+        len(raw) != width or (raw[5] is not None and len(raw[5]) != meta_width)
+        for raw in raw_rows[:1]
+    ):
+        return None  # the layout changed without FORMAT following: never misread it
+    new = tuple.__new__  # what Meta._make calls, without a Python frame per row
+    try:
+        rows = {
+            raw[0]: new(SeedRow, (*raw[:5], None if raw[5] is None else new(Meta, raw[5]), raw[6]))
+            for raw in raw_rows
+        }
+    except (TypeError, ValueError, IndexError):
+        return None
     return Snapshot(render, rows, slugs, sequence, order, images)
 
 
