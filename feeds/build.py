@@ -136,7 +136,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
         raise
     new = tuple(e.id for e in entries if e.id not in published_before)
     new_slugs = {aid: slug for aid, slug in slugs.items() if aid not in known_slugs}
-    token = snapshot.new_token()
+    token = snapshot.new_token(db.get_meta(conn, "snapshot_token"))
     with db.transaction(conn):
         db.save_slugs(conn, new_slugs)
         fresh = set(new)

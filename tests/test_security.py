@@ -129,7 +129,7 @@ def test_no_path_from_a_seed_leaves_the_publish_folder(site: Site, tmp_path: Pat
         "state/feeds.sqlite3-shm",
         "state/lock",
         "state/jinja",  # compiled templates, a cache
-        "state/snapshot.bin",  # the last build's view of the seeds, a cache
+        "state/snapshot-0.bin",  # the last build's view of the seeds, a cache
     }
     files = tree(site.out)
     assert all(".." not in rel.split("/") for rel in files)
