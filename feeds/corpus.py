@@ -96,49 +96,56 @@ def read_corpus(
         known, articles = known_from_manifest(config, conn)
     if found is None:
         found = scan(config.paths.seeds, config.ignore_patterns)
-    settled, moving = settle(found.files)
+    _settled, moving = settle(found.files)
     errors = list(found.errors)
-    rows: dict[str, SeedRow] = {}
+    unsettled = {seed.rel for seed in moving}
+    # One pass in path order: a known, unchanged seed keeps its row; a moving one keeps its
+    # last published version until it settles; the rest are read (their slots filled below).
+    slots: list[SeedRow | None] = []
     stale: list[SeedFile] = []
-    for seed in settled:
-        row = known.get(seed.rel)
-        if row is None or row.signature != seed.signature:
+    stale_slots: list[int] = []
+    get = known.get
+    for seed in found.files:
+        row = get(seed.rel)
+        if seed.rel in unsettled:
+            if row is not None:
+                slots.append(row)
+            continue
+        if row is None or row[1:4] != seed[2:5]:  # (size, mtime_ns, inode)
+            stale_slots.append(len(slots))
+            slots.append(None)
             stale.append(seed)
         else:
-            rows[seed.rel] = row
+            slots.append(row)
     batch: list[db.ManifestRow] = []
     with progress(len(stale), "seed", "reading") as bar:
-        for fresh, article in _read_rows(config, stale, known):
-            previous = known.get(fresh.rel)
+        fresh_rows = _read_rows(config, stale, known)
+        for slot, (fresh, article) in zip(stale_slots, fresh_rows, strict=True):
+            previous = get(fresh.rel)
             if article is not None:
                 articles[fresh.rel] = article
-                rows[fresh.rel] = _seed_row(fresh, article, config.site.tz)
+                slots[slot] = _seed_row(fresh, article, config.site.tz)
             elif previous is not None and fresh.sha256 == previous.sha256:
-                rows[fresh.rel] = previous._replace(
+                slots[slot] = previous._replace(
                     size=fresh.size, mtime_ns=fresh.mtime_ns, inode=fresh.inode
                 )
             else:
-                rows[fresh.rel] = _seed_row(fresh, None, config.site.tz)
+                slots[slot] = _seed_row(fresh, None, config.site.tz)
             batch.append(fresh)
             bar.update(1)
             if len(batch) >= 500:
                 _save_rows(conn, batch)
                 batch = []
     _save_rows(conn, batch)
-    for seed in moving:
-        row = known.get(seed.rel)
-        if row is not None:
-            rows[seed.rel] = row  # its last published version stays until it settles
-    present = {seed.rel for seed in found.files}
-    removed = tuple(rel for rel in known if rel not in present)
+    ordered = tuple(row for row in slots if row is not None)
+    removed = tuple(sorted(known.keys() - {seed.rel for seed in found.files}))
     metas: list[Meta] = []
     owner: dict[str, str] = {}
-    ordered = tuple(rows[rel] for rel in sorted(rows))
     for row in ordered:
-        if row.error is not None or row.meta is None:
+        meta = row.meta
+        if meta is None or row.error is not None:
             errors.append(SeedError(row.rel, row.error or "unreadable"))
             continue
-        meta = row.meta
         if meta.id in owner:
             errors.append(SeedError(row.rel, f"same file name (id) as {owner[meta.id]}"))
             continue
@@ -151,7 +158,7 @@ def read_corpus(
         tuple(errors),
         tuple(seed.rel for seed in stale),
         removed,
-        tuple(s.rel for s in moving),
+        tuple(seed.rel for seed in moving),
     )
 
 
