@@ -1,7 +1,5 @@
 """python -m feeds"""
 
-import sys
+from feeds.cli import run
 
-from feeds.cli import main
-
-sys.exit(main())
+run()

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 from feeds import __version__
 from feeds.config import Config, find_config_file, load_config
@@ -207,5 +208,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNEXPECTED
 
 
+def run() -> NoReturn:
+    """The `feeds` command: main(), then exit without tearing the heap down.
+
+    Freeing a big build's objects one by one at interpreter exit costs a tenth of a
+    second at 100 000 articles, for nothing: everything is committed and closed by
+    now, so only the streams and log handlers are flushed first.
+    """
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
