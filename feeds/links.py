@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 import re
 
 from feeds.config import SiteConfig
@@ -15,7 +14,7 @@ def absolute(site: SiteConfig, path: str) -> str:
 
 def relative(from_page: str, to_path: str) -> str:
     """A relative link from one publish-folder page to another path ('x/' for a folder)."""
-    start = posixpath.dirname(from_page)
+    start = from_page.rpartition("/")[0]  # posixpath.dirname, for the paths built here
     if start and (to_path + "/").startswith(start + "/"):
         rest = to_path[len(start) + 1 :]
         return rest or "./"
