@@ -78,6 +78,8 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
     previous = snapshot.load(config.paths.state, db.get_meta(conn, "snapshot_token"))
     corpus = read_corpus(config, conn, found, previous.rows if previous else None)
     with db.transaction(conn):
+        if corpus.removed:
+            db.forget_snapshot(conn)
         db.save_manifest(conn, (), corpus.removed)
         db.set_meta(conn, "parse_fingerprint", parse_fingerprint(config))
     live, next_due = publishable(corpus.metas, now)
@@ -123,15 +125,17 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
             planned.add(item.path)
             if tracked.get(item.path) != item.key or item.path not in present:
                 todo.append(item)
+        stale = sorted(path for path in tracked if path not in planned)
+        replaced = [output.path for output in todo if output.path in tracked]
+        if replaced or stale:
+            with db.transaction(conn):
+                # Forget the keys of what is about to be replaced: a build killed among
+                # the renames leaves them unknown, so the next one renders them again.
+                db.save_outputs(conn, {}, [*replaced, *stale])
         _render_all(todo, publisher)
         written_keys.update((output.path, output.key) for output in todo)
-        stale = sorted(path for path in tracked if path not in planned)
         for path in stale:
             publisher.remove(path)
-        with db.transaction(conn):
-            # Forget the keys of what is about to be replaced: a build killed among the
-            # renames leaves them unknown, so the next one renders them again.
-            db.save_outputs(conn, {}, [*written_keys, *stale])
         publisher.commit()
     except BaseException:
         publisher.abort()

@@ -197,6 +197,7 @@ def _save_rows(conn: sqlite3.Connection, rows: list[db.ManifestRow]) -> None:
     """Store freshly read seeds (the manifest is a cache: saving early is always safe)."""
     if rows:
         with db.transaction(conn):
+            db.forget_snapshot(conn)
             db.save_manifest(conn, rows, ())
 
 

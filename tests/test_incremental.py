@@ -13,7 +13,7 @@ from feeds.build import build
 from feeds.config import Config
 from feeds.dates import parse_now
 from feeds.db.schema import DB_NAME, connect
-from tests.conftest import Site, tree
+from tests.conftest import Site, clean_build, tree
 
 TOML = """
 [site]
@@ -265,3 +265,40 @@ def test_outputs_deleted_by_hand_come_back_once_the_folder_times_are_settled(
     finally:
         conn.close()
     assert {"articles/stattia-4.html", "articles/nova.html"} <= set(written)
+
+
+def test_a_build_killed_after_its_renames_then_reverted_is_repaired(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The killed build published an edit; the edit is undone before the next build. Its
+    render keys equal the recorded ones again, so only keys forgotten before the renames
+    make the next build write the old text back."""
+    from feeds.publish import Publisher
+
+    for day in range(1, 6):
+        site.seed(
+            f"{day:02d}.txt", f"title: Стаття {day}\ndate: 2026-01-{day:02d}\n\nТекст {day}.\n"
+        )
+    config = site.config()
+    now = parse_now("2026-03-01", config.site.tz)
+    conn = connect(config.paths.state)
+    try:
+        build(config, now, conn)
+        original = (site.seeds / "03.txt").read_bytes()
+        site.seed("03.txt", "title: Стаття 3\ndate: 2026-01-03\n\nВиправлений текст.\n")
+        real_commit = Publisher.commit
+
+        def commit_then_die(self: Publisher) -> None:
+            real_commit(self)
+            raise KeyboardInterrupt  # killed right after the renames
+
+        monkeypatch.setattr(Publisher, "commit", commit_then_die)
+        with pytest.raises(KeyboardInterrupt):
+            build(config, now, conn)
+        monkeypatch.setattr(Publisher, "commit", real_commit)
+        assert "Виправлений" in (site.out / "articles" / "stattia-3.html").read_text("utf-8")
+        (site.seeds / "03.txt").write_bytes(original)
+        build(config, now, conn)
+    finally:
+        conn.close()
+    assert tree(site.out) == clean_build(tmp_path, site.seeds, "2026-03-01")

@@ -53,6 +53,16 @@ def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
 
+def forget_snapshot(conn: sqlite3.Connection) -> None:
+    """Disown the snapshot (feeds.db.snapshot) before the manifest changes under it.
+
+    The snapshot describes the manifest as the last complete build left it; a build
+    killed after changing the manifest must not leave the next one trusting it. A build
+    that completes records a new snapshot's token.
+    """
+    conn.execute("DELETE FROM meta WHERE key = 'snapshot_token'")
+
+
 def article_to_json(article: Article) -> str:
     """Serialise an Article's metadata (not its body) for the manifest, as a JSON array.
 
@@ -166,7 +176,8 @@ def save_manifest(
 
 
 def clear_manifest(conn: sqlite3.Connection) -> None:
-    """Forget every seed (parse settings changed)."""
+    """Forget every seed (parse settings changed), and the snapshot built on them."""
+    forget_snapshot(conn)
     conn.execute("DELETE FROM seeds")
 
 
