@@ -24,13 +24,16 @@ def assign_slugs(wanted: Iterable[tuple[str, str]], known: Mapping[str, str]) ->
     """
     result = dict(known)
     taken = set(known.values())
+    tried: dict[str, int] = {}  # base -> last suffix found taken: the search resumes there
     for article_id, base in wanted:
         if article_id in result:
             continue
-        slug, n = base, 1
+        n = tried.get(base, 1)
+        slug = base if n == 1 else f"{base}-{n}"
         while slug in taken:
             n += 1
             slug = f"{base}-{n}"
+        tried[base] = n
         taken.add(slug)
         result[article_id] = slug
     return result
