@@ -85,7 +85,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
     live, next_due = publishable(corpus.metas, now)
     known_slugs = dict(previous.slugs) if previous else db.load_slugs(conn)
     store = Store(conn, config.paths.state)
-    entries, slugs = entries_for(live, known_slugs, corpus.articles, store.article)
+    entries, slugs = entries_for(live, known_slugs, corpus.articles, store.article, corpus.bases)
     images = resolve_images(config, entries)
     sequence = dict(previous.sequence) if previous else db.load_publication_order(conn)
     published_before = set(sequence)

@@ -30,6 +30,7 @@ class Corpus:
     rows: tuple[SeedRow, ...]  # every seed known after this read, by rel (for the snapshot)
     metas: tuple[Meta, ...]  # readable articles, ordered by path
     articles: dict[str, Article]  # the Articles at hand (read in this build), by path
+    bases: dict[str, str]  # the slug each article read in this build asks for, by path
     errors: tuple[SeedError, ...]
     changed: tuple[str, ...]  # paths whose bytes were read again
     removed: tuple[str, ...]
@@ -89,6 +90,7 @@ def read_corpus(
     """
     fingerprint = parse_fingerprint(config)
     articles: dict[str, Article] = {}
+    bases: dict[str, str] = {}
     if db.get_meta(conn, "parse_fingerprint") != fingerprint:
         db.clear_manifest(conn)  # a cache: parse settings changed, so read every seed again
         known = {}
@@ -120,10 +122,11 @@ def read_corpus(
     batch: list[db.ManifestRow] = []
     with progress(len(stale), "seed", "reading") as bar:
         fresh_rows = _read_rows(config, stale, known)
-        for slot, (fresh, article) in zip(stale_slots, fresh_rows, strict=True):
+        for slot, (fresh, article, base) in zip(stale_slots, fresh_rows, strict=True):
             previous = get(fresh.rel)
             if article is not None:
                 articles[fresh.rel] = article
+                bases[fresh.rel] = base
                 slots[slot] = _seed_row(fresh, article, config.site.tz)
             elif previous is not None and fresh.sha256 == previous.sha256:
                 slots[slot] = previous._replace(
@@ -155,6 +158,7 @@ def read_corpus(
         ordered,
         tuple(metas),
         articles,
+        bases,
         tuple(errors),
         tuple(seed.rel for seed in stale),
         removed,
@@ -174,16 +178,18 @@ def _seed_row(fresh: db.ManifestRow, article: Article | None, tz: tzinfo) -> See
 
 def _read_rows(
     config: Config, seeds: Sequence[SeedFile], known: Mapping[str, SeedRow]
-) -> Iterator[tuple[db.ManifestRow, Article | None]]:
+) -> Iterator[tuple[db.ManifestRow, Article | None, str]]:
     """Read and parse seeds, in worker processes when there are many.
 
     Each comes back as the manifest row to save and the Article read (None when the
     bytes are those already known, or unreadable).
     """
 
-    def task(position: int) -> tuple[db.ManifestRow, Article | None]:
+    def task(position: int) -> tuple[db.ManifestRow, Article | None, str]:
         seed = seeds[position]
-        return _read_row(config, seed, known.get(seed.rel))
+        row, article = _read_row(config, seed, known.get(seed.rel))
+        # The slug it would take if new: computed here, in the workers (slugify is slow).
+        return row, article, base_slug(article) if article is not None else ""
 
     workers = workers_available(len(seeds), PARALLEL_THRESHOLD)
     if not workers:
@@ -258,6 +264,7 @@ def entries_for(
     known_slugs: dict[str, str],
     articles: Mapping[str, Article],
     loader: Loader | None,
+    bases: Mapping[str, str] | None = None,
 ) -> tuple[list[Entry], dict[str, str]]:
     """Entries newest first with permanent slugs; also the slug table after assignment.
 
@@ -274,7 +281,12 @@ def entries_for(
             raise LookupError(f"article {meta.id} was not loaded")
         return loader(meta)
 
-    wanted = ((m.id, base_slug(article_of(m))) for m in oldest_first if m.id not in known_slugs)
+    computed = bases or {}
+    wanted = (
+        (m.id, computed.get(m.source) or base_slug(article_of(m)))
+        for m in oldest_first
+        if m.id not in known_slugs
+    )
     slugs = assign_slugs(wanted, known_slugs)
     entries = [
         Entry(m, slugs[m.id], articles.get(m.source), loader) for m in reversed(oldest_first)
