@@ -77,6 +77,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
     render = make_key(fingerprint_of(config), parse_fingerprint(config), out_dir)
     previous = snapshot.load(config.paths.state, db.get_meta(conn, "snapshot_token"))
     corpus = read_corpus(config, conn, found, previous.rows if previous else None)
+    del found  # 100 000 stat results are not needed past this point
     with db.transaction(conn):
         if corpus.removed:
             db.forget_snapshot(conn)
@@ -208,10 +209,13 @@ class Store:
     carrying one across fork): it opens its own, read-only.
     """
 
+    KEEP = 1024  # articles kept after reading: a page's neighbours, an index's entries
+
     def __init__(self, conn: sqlite3.Connection, state_dir: Path) -> None:
         self.conn = conn
         self.state_dir = state_dir
         self.pid = os.getpid()
+        self._recent: dict[str, Article] = {}
 
     def _connection(self) -> sqlite3.Connection:
         if os.getpid() != self.pid:
@@ -226,10 +230,16 @@ class Store:
         return db.load_body(self._connection(), article.source)
 
     def article(self, meta: Meta) -> Article:
-        """The Article a Meta stands for, as the manifest holds it."""
+        """The Article a Meta stands for, as the manifest holds it (the last few kept)."""
+        found = self._recent.get(meta.source)
+        if found is not None:
+            return found
         found = db.load_article(self._connection(), meta.source)
         if found is None:
             raise LookupError(f"{meta.source}: not in the manifest")
+        if len(self._recent) >= self.KEEP:
+            del self._recent[next(iter(self._recent))]  # the oldest: dicts keep order
+        self._recent[meta.source] = found
         return found
 
 

@@ -66,11 +66,14 @@ def known_from_manifest(
     tz = config.site.tz
     known: dict[str, SeedRow] = {}
     articles: dict[str, Article] = {}
-    for rel, row in db.load_manifest(conn).items():
+    manifest = db.load_manifest(conn)
+    keep = len(manifest) <= KEEP_ARTICLES
+    for rel, row in manifest.items():
         meta = None
         if row.article is not None:
             meta = meta_of(row.article, row.sha256, tz)
-            articles[rel] = row.article
+            if keep:
+                articles[rel] = row.article
         known[rel] = SeedRow(rel, row.size, row.mtime_ns, row.inode, row.sha256, meta, row.error)
     return known, articles
 
@@ -125,7 +128,8 @@ def read_corpus(
         for slot, (fresh, article, base) in zip(stale_slots, fresh_rows, strict=True):
             previous = get(fresh.rel)
             if article is not None:
-                articles[fresh.rel] = article
+                if len(stale) <= KEEP_ARTICLES:
+                    articles[fresh.rel] = article
                 bases[fresh.rel] = base
                 slots[slot] = _seed_row(fresh, article, config.site.tz)
             elif previous is not None and fresh.sha256 == previous.sha256:
@@ -167,6 +171,10 @@ def read_corpus(
 
 
 PARALLEL_THRESHOLD = 1000
+# Articles read in this build stay in memory for rendering when there are at most this
+# many; a bigger cold build reads them back from the manifest page by page, which keeps
+# its memory flat (100 000 articles held at once cost 150 MB).
+KEEP_ARTICLES = 20_000
 
 
 def _seed_row(fresh: db.ManifestRow, article: Article | None, tz: tzinfo) -> SeedRow:

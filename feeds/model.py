@@ -130,12 +130,16 @@ class Entry:
 
     @property
     def article(self) -> Article:
-        """The Article (metadata, not body), read through the loader when not at hand."""
-        if self._article is None:
-            if self._loader is None:
-                raise LookupError(f"article {self.meta.id} was not loaded")
-            self._article = self._loader(self.meta)
-        return self._article
+        """The Article (metadata, not body), read through the loader when not at hand.
+
+        Not kept once read: a big build's render workers would end up holding every
+        article; the loader keeps the recently used ones.
+        """
+        if self._article is not None:
+            return self._article
+        if self._loader is None:
+            raise LookupError(f"article {self.meta.id} was not loaded")
+        return self._loader(self.meta)
 
     def __repr__(self) -> str:
         return f"Entry({self.meta.id!r}, {self.slug!r})"

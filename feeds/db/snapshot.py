@@ -102,12 +102,12 @@ def save(state_dir: Path, token: str, snapshot: Snapshot) -> None:
         ),
         2,  # version 2 keeps no back-references: twice as fast to write
     )
-    data = zlib.crc32(payload).to_bytes(4, "big") + payload
     fd = os.open(_path(state_dir, token), os.O_WRONLY | os.O_CREAT, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.ftruncate(fd, len(data))
+        for part in (zlib.crc32(payload).to_bytes(4, "big"), payload):  # no 45 MB copy
+            view = memoryview(part)
+            while view:
+                view = view[os.write(fd, view) :]
+        os.ftruncate(fd, 4 + len(payload))
     finally:
         os.close(fd)
