@@ -88,6 +88,13 @@ def tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
+def seed_articles(site: Site, count: int, body: str = "Текст.") -> None:
+    """Seeds 01.txt... titled "Стаття N" and dated N January 2026 ({day} in body is N)."""
+    for day in range(1, count + 1):
+        text = body.format(day=day)
+        site.seed(f"{day:02d}.txt", f"title: Стаття {day}\ndate: 2026-01-{day:02d}\n\n{text}\n")
+
+
 def clean_build(tmp_path: Path, seeds: Path, now: str) -> dict[str, bytes]:
     """What a build from scratch, in a folder of its own, makes of the seeds."""
     root = tmp_path / "reference"

@@ -13,7 +13,7 @@ from feeds.build import build
 from feeds.config import Config
 from feeds.dates import parse_now
 from feeds.db.schema import DB_NAME, connect
-from tests.conftest import Site, clean_build, tree
+from tests.conftest import Site, clean_build, seed_articles, tree
 
 TOML = """
 [site]
@@ -130,8 +130,7 @@ def test_no_change_build_writes_nothing(site: Site) -> None:
 
 
 def test_adding_one_article_rewrites_only_what_shows_it(site: Site) -> None:
-    for day in range(1, 9):
-        site.seed(f"{day:02d}.txt", f"title: Стаття {day}\ndate: 2026-01-{day:02d}\n\nТекст.\n")
+    seed_articles(site, 8)
     config = site.config()
     now = parse_now("2026-03-01", config.site.tz)
     conn = connect(config.paths.state)
@@ -242,8 +241,7 @@ def test_outputs_deleted_by_hand_come_back_once_the_folder_times_are_settled(
     from feeds.db.manifest import get_meta
     from feeds.publish import Publisher
 
-    for day in range(1, 6):
-        site.seed(f"{day:02d}.txt", f"title: Стаття {day}\ndate: 2026-01-{day:02d}\n\nТекст.\n")
+    seed_articles(site, 5)
     config = site.config()
     now = parse_now("2026-03-01", config.site.tz)
     conn = connect(config.paths.state)
@@ -275,10 +273,7 @@ def test_a_build_killed_after_its_renames_then_reverted_is_repaired(
     make the next build write the old text back."""
     from feeds.publish import Publisher
 
-    for day in range(1, 6):
-        site.seed(
-            f"{day:02d}.txt", f"title: Стаття {day}\ndate: 2026-01-{day:02d}\n\nТекст {day}.\n"
-        )
+    seed_articles(site, 5, "Текст {day}.")
     config = site.config()
     now = parse_now("2026-03-01", config.site.tz)
     conn = connect(config.paths.state)

@@ -12,7 +12,7 @@ from feeds.db import snapshot
 from feeds.db.manifest import get_meta
 from feeds.db.schema import connect
 from feeds.model import Article, SeedRow
-from tests.conftest import Site, clean_build, tree
+from tests.conftest import Site, clean_build, seed_articles, tree
 
 
 def sample() -> snapshot.Snapshot:
@@ -62,8 +62,7 @@ def test_a_torn_flipped_or_foreign_snapshot_is_ignored(tmp_path: Path) -> None:
 def test_a_build_whose_snapshot_is_damaged_reads_the_database_and_is_right(
     site: Site, tmp_path: Path
 ) -> None:
-    for day in range(1, 8):
-        site.seed(f"{day:02d}.txt", f"title: Стаття {day}\ndate: 2026-01-{day:02d}\n\nТекст.\n")
+    seed_articles(site, 7)
     config = site.config()
     now = parse_now("2026-03-01", config.site.tz)
     conn = connect(config.paths.state)
