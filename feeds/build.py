@@ -40,6 +40,9 @@ from feeds.seeds import Scan, is_young, scan
 
 log = logging.getLogger(__name__)
 
+# The real clock, for file times only (the build's own time is `now`); tests move it.
+_wall_clock = time.time
+
 
 @dataclass(frozen=True)
 class BuildResult:
@@ -279,7 +282,7 @@ def _unchanged_since_last_build(
         return None
     if last.get("media") != _media_signature_now(last.get("media", [])):
         return None  # an image file changed: its size shows in pages and feeds
-    wall_now = time.time()
+    wall_now = _wall_clock()
     if last["unsettled"] or any(is_young(seed, wall_now) for seed in found.files):
         return None
     return BuildResult(
@@ -304,7 +307,7 @@ def _present(publisher: Publisher, tracked: Mapping[str, str], last: Mapping[str
     there: when no folder that holds outputs changed since the last build, all are."""
     if not tracked:
         return set()
-    if publisher.untouched_since(last.get("folders", []), time.time()):
+    if publisher.untouched_since(last.get("folders", []), _wall_clock()):
         return tracked.keys()
     return publisher.listing()
 
