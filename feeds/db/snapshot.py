@@ -1,8 +1,8 @@
 """The last build's view of the seeds, kept next to the state database.
 
 A build with something to do needs every seed's stat and Meta, every permanent slug and
-the publication order. Loading those from SQLite (a JSON document per article) costs a
-second at 100 000 articles; one marshal blob loads in a tenth of that. The snapshot is
+the publication order. Loading those from SQLite (a JSON document per article) costs
+1.2 s at 100 000 articles; this marshal blob loads in 0.3 s. The snapshot is
 only a cache: it counts when its token matches the one the database recorded in the
 same build's last transaction, and a build without it reads the database instead.
 """
