@@ -321,3 +321,30 @@ def test_a_build_killed_after_its_renames_then_reverted_is_repaired(
     finally:
         conn.close()
     assert tree(site.out) == clean_build(tmp_path, site.seeds, "2026-03-01")
+
+
+def test_adding_one_article_to_three_hundred_plans_only_what_it_touches(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Cost grows with the change: the new article's page and its neighbour's, its month,
+    its tag; not the other 299 pages (SPEC 6)."""
+    for number in range(300):
+        day, hour = divmod(number, 12)
+        site.seed(
+            f"{number:03d}.txt",
+            f"title: Стаття {number}\ndate: 2025-{1 + day // 28:02d}-{1 + day % 28:02d}"
+            f" {8 + hour:02d}:00\n\nТекст.\n",
+        )
+    config = site.config()
+    now = parse_now("2026-03-01", config.site.tz)
+    conn = connect(config.paths.state)
+    try:
+        build(config, now, conn)
+        site.seed("new.txt", "title: Нова\ndate: 2026-02-01\ntags: Київ\n\nТекст.\n")
+        with caplog.at_level("DEBUG", logger="feeds.build"):
+            result = build(config, now, conn)
+    finally:
+        conn.close()
+    plans = [r.message for r in caplog.records if r.message.startswith("incremental plan")]
+    assert plans == ["incremental plan: 2 article pages, 1 months, 1 groups"]
+    assert "articles/nova.html" in result.written

@@ -2,7 +2,7 @@
 
 A build with something to do needs every seed's stat and Meta, every permanent slug and
 the publication order. Loading those from SQLite (a JSON document per article) costs
-1.2 s at 100 000 articles; this marshal blob loads in 0.3 s. The snapshot is
+about a second at 100 000 articles; this marshal blob loads in 0.3 s. The snapshot is
 only a cache: it counts when its token matches the one the database recorded in the
 same build's last transaction, and a build without it reads the database instead.
 """
