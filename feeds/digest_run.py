@@ -11,7 +11,7 @@ from datetime import datetime
 from feeds.config import Config
 from feeds.corpus import meta_of
 from feeds.db import mailing as db
-from feeds.db.manifest import load_manifest, load_slugs, transaction
+from feeds.db.manifest import load_manifest, load_slugs, seed_paths, transaction
 from feeds.digest import (
     Candidate,
     Window,
@@ -27,6 +27,7 @@ from feeds.mail import deliver
 from feeds.message import public_eml
 from feeds.model import Entry
 from feeds.publish import Publisher
+from feeds.seeds import stem_of
 from feeds.slots import Slot, WeekError, first_window_start, latest_slot, slot_in_week
 
 log = logging.getLogger(__name__)
@@ -156,10 +157,12 @@ def live_entries(
     if not ids:
         return []
     wanted = set(ids)
-    slugs = load_slugs(conn)
+    slugs = load_slugs(conn, sorted(wanted))
     tz = config.site.tz
     entries: dict[str, Entry] = {}
-    for rel, row in sorted(load_manifest(conn).items()):
+    # An article's id is its file's stem: read only the seeds that can hold one of ids.
+    rels = [rel for rel in seed_paths(conn) if stem_of(rel) in wanted]
+    for rel, row in sorted(load_manifest(conn, rels).items()):
         article = row.article
         if article is None or article.id not in wanted or article.id in entries:
             continue

@@ -25,6 +25,11 @@ SETTLE_PAUSE = 0.4
 _BAD_NAME = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 
 
+def stem_of(rel: str) -> str:
+    """The article id a seed at rel gets: its file name without the suffix."""
+    return rel.rpartition("/")[2].rsplit(".", 1)[0]
+
+
 class SeedFile(NamedTuple):
     """A candidate seed: where it is and what stat said about it (a tuple: the scan makes
     one per file on every build, 100 000 of them for a big archive)."""
@@ -43,8 +48,7 @@ class SeedFile(NamedTuple):
     @property
     def stem(self) -> str:
         """The article id: the file name without its suffix."""
-        name = self.rel.rpartition("/")[2]
-        return name.rsplit(".", 1)[0]
+        return stem_of(self.rel)
 
     @property
     def signature(self) -> tuple[int, int, int]:

@@ -129,17 +129,26 @@ def load_article(conn: sqlite3.Connection, rel: str) -> Article | None:
     return article_from_json(row[0])
 
 
-def load_manifest(conn: sqlite3.Connection) -> dict[str, ManifestRow]:
-    """Every seed the last build saw, by relative path."""
-    rows = conn.execute(
-        "SELECT rel, size, mtime_ns, inode, sha256, article, error FROM seeds"
-    ).fetchall()
+def load_manifest(
+    conn: sqlite3.Connection, rels: Iterable[str] | None = None
+) -> dict[str, ManifestRow]:
+    """Every seed the last build saw (or those at rels), by relative path."""
+    query = "SELECT rel, size, mtime_ns, inode, sha256, article, error FROM seeds"
+    if rels is None:
+        rows = conn.execute(query).fetchall()
+    else:
+        rows = [row for rel in rels for row in conn.execute(query + " WHERE rel = ?", (rel,))]
     return {
         rel: ManifestRow(
             rel, size, mtime, inode, sha, article_from_json(art) if art else None, error
         )
         for rel, size, mtime, inode, sha, art, error in rows
     }
+
+
+def seed_paths(conn: sqlite3.Connection) -> list[str]:
+    """The relative path of every seed the last build saw."""
+    return [rel for (rel,) in conn.execute("SELECT rel FROM seeds")]
 
 
 def save_manifest(
@@ -181,9 +190,12 @@ def clear_manifest(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM seeds")
 
 
-def load_slugs(conn: sqlite3.Connection) -> dict[str, str]:
-    """Permanent slugs of every article ever published."""
-    return dict(conn.execute("SELECT article_id, slug FROM slugs").fetchall())
+def load_slugs(conn: sqlite3.Connection, ids: Iterable[str] | None = None) -> dict[str, str]:
+    """Permanent slugs of every article ever published (or of those ids that were)."""
+    if ids is None:
+        return dict(conn.execute("SELECT article_id, slug FROM slugs").fetchall())
+    query = "SELECT article_id, slug FROM slugs WHERE article_id = ?"
+    return dict(row for aid in ids for row in conn.execute(query, (aid,)))
 
 
 def save_slugs(conn: sqlite3.Connection, slugs: Mapping[str, str]) -> None:
