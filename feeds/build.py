@@ -73,11 +73,12 @@ def build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResul
 def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResult:
     found = scan(config.paths.seeds, config.ignore_patterns)
     out_dir = str(config.paths.out.resolve())
-    signature = _signature(config, found, out_dir)
+    parsing, rendering = parse_fingerprint(config), fingerprint_of(config)
+    signature = _signature(config, found, out_dir, parsing, rendering)
     quick = _unchanged_since_last_build(config, conn, found, now, signature)
     if quick is not None:
         return quick
-    render = make_key(fingerprint_of(config), parse_fingerprint(config), out_dir)
+    render = make_key(rendering, parsing, out_dir)
     previous = snapshot.load(config.paths.state, db.get_meta(conn, "snapshot_token"))
     corpus = read_corpus(config, conn, found, previous.rows if previous else None)
     del found  # 100 000 stat results are not needed past this point
@@ -85,7 +86,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
         if corpus.removed:
             db.forget_snapshot(conn)
         db.save_manifest(conn, (), corpus.removed)
-        db.set_meta(conn, "parse_fingerprint", parse_fingerprint(config))
+        db.set_meta(conn, "parse_fingerprint", parsing)
     live, next_due = publishable(corpus.metas, now)
     known_slugs = dict(previous.slugs) if previous else db.load_slugs(conn)
     store = Store(conn, config.paths.state)
@@ -122,7 +123,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
     planned: set[str] = set()
     try:
         todo: list[Output] = []
-        for item in plan(config, entries, store, sequence, images, scope):
+        for item in plan(config, entries, store, sequence, images, rendering, scope):
             if isinstance(item, str):
                 planned.add(item)
                 continue
@@ -246,13 +247,14 @@ class Store:
         return found
 
 
-def _signature(config: Config, found: Scan, out_dir: str) -> str:
-    """Everything a build's output depends on, short of reading the files."""
-    from feeds.templating import templates_fingerprint
+def _signature(config: Config, found: Scan, out_dir: str, parsing: str, rendering: str) -> str:
+    """Everything a build's output depends on, short of reading the files.
 
+    parsing and rendering are parse_fingerprint and plan.fingerprint_of (the templates).
+    """
     files = found.files
     digest = hashlib.sha256()
-    for part in (parse_fingerprint(config), repr(config), templates_fingerprint(config), out_dir):
+    for part in (parsing, rendering, repr(config), out_dir):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\x00")
     # In bulk: this runs for every seed on every build, the quick ones too.
     digest.update("\x00".join([f.rel for f in files]).encode("utf-8", "surrogatepass"))

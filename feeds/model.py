@@ -81,11 +81,6 @@ class SeedRow(NamedTuple):
     meta: Meta | None
     error: str | None
 
-    @property
-    def signature(self) -> tuple[int, int, int]:
-        """(size, mtime_ns, inode) as stat reported them."""
-        return (self.size, self.mtime_ns, self.inode)
-
 
 def stamp_of(when: datetime) -> str:
     """A fixed-width UTC text for an aware datetime: comparing two compares the instants."""

@@ -69,19 +69,20 @@ def plan(
     bodies: Bodies,
     sequence: Mapping[str, int],
     images: Mapping[str, Image],
+    fingerprint: str,
     scope: Scope | None = None,
 ) -> Iterator[Planned]:
     """Pages, feeds (site, tags, sections, archives), discovery files and copied media.
 
     Rendering is lazy: the caller renders only outputs whose key changed. With a scope,
     outputs outside it come as bare paths (so the caller still knows they are planned).
+    fingerprint is fingerprint_of(config), which the caller has already computed.
     """
     from feeds import discovery
     from feeds.groups import collect_groups
     from feeds.site import Pages
     from feeds.syndication import Channel, Syndication
 
-    fingerprint = fingerprint_of(config)
     groups = collect_groups(entries)
     yield from Pages(config, fingerprint, bodies).outputs(entries, groups, images, scope)
 

@@ -26,7 +26,7 @@ from feeds.corpus import entries_for, meta_of
 from feeds.errors import SeedError
 from feeds.model import Article, Block, BlockKind, Entry
 from feeds.outputs import Output
-from feeds.plan import plan, resolve_images
+from feeds.plan import fingerprint_of, plan, resolve_images
 from feeds.seeds import SeedFile, read_article
 from tests.hypothesis_profiles import PROPERTY
 
@@ -217,7 +217,9 @@ def render_site(items: list[Article], suffix: str) -> tuple[list[Entry], dict[st
     # The order of first publication (build.py keeps it in the state database).
     order = {e.id: number for number, e in enumerate(reversed(entries))}
     images = resolve_images(CONFIG, entries)
-    outputs = plan(CONFIG, entries, lambda article: article.blocks, order, images)
+    outputs = plan(
+        CONFIG, entries, lambda article: article.blocks, order, images, fingerprint_of(CONFIG)
+    )
     return entries, {
         o.path: o.render() for o in outputs if isinstance(o, Output) and o.path.endswith(suffix)
     }

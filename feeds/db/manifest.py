@@ -24,11 +24,6 @@ class ManifestRow(NamedTuple):
     error: str | None
     body: str | None = None  # the body as JSON (body_to_json), set only when freshly parsed
 
-    @property
-    def signature(self) -> tuple[int, int, int]:
-        """(size, mtime_ns, inode) as stat reported them."""
-        return (self.size, self.mtime_ns, self.inode)
-
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
@@ -201,11 +196,6 @@ def load_slugs(conn: sqlite3.Connection, ids: Iterable[str] | None = None) -> di
 def save_slugs(conn: sqlite3.Connection, slugs: Mapping[str, str]) -> None:
     """Record new permanent slugs."""
     conn.executemany("INSERT OR IGNORE INTO slugs (article_id, slug) VALUES (?, ?)", slugs.items())
-
-
-def load_published(conn: sqlite3.Connection) -> dict[str, str]:
-    """article id -> when a build first published it (ISO)."""
-    return dict(conn.execute("SELECT article_id, first_seen FROM published").fetchall())
 
 
 def mark_published(
