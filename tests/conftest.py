@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -13,6 +14,7 @@ import pytest
 
 from feeds.cli import main
 from feeds.config import Config, load_config
+from feeds.db.schema import DB_NAME
 from tests.smtp_server import SmtpTestServer, smtp_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -81,6 +83,15 @@ class Site:
     def main(self, *args: str) -> int:
         """Run the CLI in-process (faster; same code path as the console script)."""
         return main(["--config", str(self.config_path), *args])
+
+
+def integrity(state: Path) -> str:
+    """SQLite's own check of the state database."""
+    conn = sqlite3.connect(state / DB_NAME)
+    try:
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+    finally:
+        conn.close()
 
 
 def tree(root: Path) -> dict[str, bytes]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -22,11 +21,11 @@ import pytest
 
 from feeds.build import build
 from feeds.corpus import read_corpus
-from feeds.db.schema import DB_NAME, connect
+from feeds.db.schema import connect
 from feeds.errors import LockTimeout
 from feeds.publish import LOCK_NAME, LockBusy, locked
 from feeds.seeds import scan
-from tests.conftest import Site, clean_build, tree
+from tests.conftest import Site, clean_build, integrity, tree
 
 NOW = "2026-03-01T12:00"
 DEADLINE = 120.0
@@ -83,15 +82,6 @@ def has_open(pid: int, target: Path) -> bool:
         except FileNotFoundError:
             continue
     return False
-
-
-def integrity(state: Path) -> str:
-    """SQLite's own check of the state database."""
-    conn = sqlite3.connect(state / DB_NAME)
-    try:
-        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
-    finally:
-        conn.close()
 
 
 @pytest.fixture

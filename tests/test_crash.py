@@ -21,6 +21,7 @@ from pathlib import Path
 import lxml.etree
 
 from feeds.db.schema import DB_NAME
+from tests.conftest import integrity
 
 NOW = "2026-03-01T12:00"
 ARTICLES = 3000
@@ -184,15 +185,6 @@ def assert_same_tree(actual: Path, expected: Path) -> None:
     assert sorted(mine) == sorted(theirs)
     different = [rel for rel in mine if mine[rel].read_bytes() != theirs[rel].read_bytes()]
     assert different == []
-
-
-def integrity(state: Path) -> str:
-    """SQLite's own check of the state database."""
-    conn = sqlite3.connect(state / DB_NAME)
-    try:
-        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
-    finally:
-        conn.close()
 
 
 def test_kill_9_at_random_moments_of_a_3000_article_build_loses_nothing(tmp_path: Path) -> None:

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.db.schema import DB_NAME
-from tests.conftest import Site, clean_build, tree
+from tests.conftest import Site, clean_build, integrity, tree
 from tests.test_hostile_seeds import permission_bits_hold, run_unprivileged
 
 NOW = "2026-03-01T12:00"
@@ -28,15 +27,6 @@ FILE_LIMIT = 300_000  # bytes: above the state database, below the big article's
 def temp_files(root: Path) -> list[str]:
     """Staged files left behind."""
     return [p.name for p in root.rglob(".feeds-*.tmp")]
-
-
-def integrity(state: Path) -> str:
-    """SQLite's own check of the state database."""
-    conn = sqlite3.connect(state / DB_NAME)
-    try:
-        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
-    finally:
-        conn.close()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from feeds.errors import MailError
 from feeds.message import build_message, recipient_for
 from tests.conftest import Site
 from tests.digest_site import article, build, digest_toml, subscribe
-from tests.smtp_server import smtp_server
+from tests.smtp_server import Received, smtp_server
 
 SAT = "2026-02-21T10:00"
 PASSWORD = "s3cret-Pa55"
@@ -71,6 +71,15 @@ def mail_site(tmp_path: Path, port: int, extra: str = "") -> Site:
 
 def send(site: Site) -> int:
     return site.main("digest", "--send", "--now", SAT)
+
+
+def send_signed(tmp_path: Path, private_key: str, monkeypatch: pytest.MonkeyPatch) -> Received:
+    """Send the digest DKIM-signed with private_key to a local server; what it received."""
+    monkeypatch.setenv("TEST_DKIM_KEY", private_key)
+    with smtp_server() as server:
+        extra = with_security("none") + 'dkim_selector = "mail"\ndkim_key_env = "TEST_DKIM_KEY"\n'
+        assert send(mail_site(tmp_path, server.port, extra)) == 0
+        return server.messages[0]
 
 
 def with_security(security: str) -> str:
@@ -165,12 +174,7 @@ def test_dkim_signature_verifies_against_the_public_key(
     tmp_path: Path, dkim_key: tuple[str, bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     private, record = dkim_key
-    monkeypatch.setenv("TEST_DKIM_KEY", private)
-    with smtp_server() as server:
-        extra = with_security("none") + 'dkim_selector = "mail"\ndkim_key_env = "TEST_DKIM_KEY"\n'
-        site = mail_site(tmp_path, server.port, extra)
-        assert send(site) == 0
-        data = server.messages[0].data
+    data = send_signed(tmp_path, private, monkeypatch).data
 
     def dns(name: bytes, timeout: int = 5) -> bytes | None:
         return record if name == b"mail._domainkey.news.example.org." else None
@@ -181,12 +185,7 @@ def test_dkim_signature_verifies_against_the_public_key(
 def test_dkim_signature_covers_from_subject_and_list_unsubscribe(
     tmp_path: Path, dkim_key: tuple[str, bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TEST_DKIM_KEY", dkim_key[0])
-    with smtp_server() as server:
-        extra = with_security("none") + 'dkim_selector = "mail"\ndkim_key_env = "TEST_DKIM_KEY"\n'
-        site = mail_site(tmp_path, server.port, extra)
-        send(site)
-        header = server.messages[0].message["DKIM-Signature"]
+    header = send_signed(tmp_path, dkim_key[0], monkeypatch).message["DKIM-Signature"]
     signed = re.search(r"h=([^;]+)", re.sub(r"\s", "", str(header)))
     assert signed is not None
     names = {name.lower() for name in signed.group(1).split(":")}
@@ -197,12 +196,7 @@ def test_tampered_message_fails_dkim(
     tmp_path: Path, dkim_key: tuple[str, bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     private, record = dkim_key
-    monkeypatch.setenv("TEST_DKIM_KEY", private)
-    with smtp_server() as server:
-        extra = with_security("none") + 'dkim_selector = "mail"\ndkim_key_env = "TEST_DKIM_KEY"\n'
-        site = mail_site(tmp_path, server.port, extra)
-        send(site)
-        data = server.messages[0].data
+    data = send_signed(tmp_path, private, monkeypatch).data
     tampered = data.replace(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click", b"X-A: b", 1)
     assert not dkim.verify(tampered, dnsfunc=lambda name, timeout=5: record)
 
