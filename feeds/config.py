@@ -58,6 +58,9 @@ class SeedsConfig:
 
     max_bytes: int = 2 * 1024 * 1024
     ignore: tuple[str, ...] = ()
+    max_tags: int = 20  # tags past this are dropped, with a `SEEDS/NAME: ...` line
+    max_title: int = 200  # characters; longer titles are cut on a word boundary
+    max_summary: int = 1000  # characters; longer summaries are cut on a word boundary
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,13 @@ class WatchConfig:
 
 
 @dataclass(frozen=True)
+class LockConfig:
+    """How long a run may hold the lock before `feeds run` reports it as stuck."""
+
+    max_age: float = 1800.0  # seconds
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a command needs to know, resolved to absolute paths."""
 
@@ -119,6 +129,7 @@ class Config:
     digest: DigestConfig = field(default_factory=DigestConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
+    lock: LockConfig = field(default_factory=LockConfig)
     source: Path | None = None
     seeds_label: str = "seeds"  # paths.seeds as written, for `SEEDS/NAME: reason` lines
 
@@ -142,6 +153,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "digest": DigestConfig,
     "smtp": SmtpConfig,
     "watch": WatchConfig,
+    "lock": LockConfig,
 }
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _NOT_IN_URL = re.compile(r"[\s\"<>\\^`{|}]")  # RFC 3986 never allows these in a URL
@@ -201,6 +213,7 @@ def _build(raw: dict[str, Any], base: Path, source: Path | None) -> Config:
         digest=sections.get("digest", DigestConfig()),
         smtp=sections.get("smtp", SmtpConfig()),
         watch=sections.get("watch", WatchConfig()),
+        lock=sections.get("lock", LockConfig()),
         source=source,
         seeds_label=str(raw.get("paths", {}).get("seeds", "seeds")).rstrip("/") or "seeds",
     )
