@@ -10,26 +10,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from feeds import config_checks as check
+from feeds.config_checks import ENCODED_WORD
+from feeds.config_checks import WEEKDAYS as WEEKDAYS  # re-exported: slots and tests use it
 from feeds.errors import ConfigError
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_IGNORE = (".*", "*~", "*.swp", "*.tmp", "*.part", "*.crdownload")
 CONFIG_ENV = "FEEDS_CONFIG"
+CONFIG_NAME = "feeds.toml"
+WHOLE = "a whole number"
 
 
 @dataclass(frozen=True)
 class SiteConfig:
     """Who publishes, where, in which language and timezone."""
 
-    title: str = "feeds"
-    base_url: str = "http://localhost:8000/"
-    language: str = "en"
-    timezone: str = "UTC"
-    author: str = "feeds"
-    description: str = "Latest articles"
-    id_year: int = 2000
+    title: str = field(default="feeds", metadata=check.text(1, 200, "a title"))
+    base_url: str = field(default="http://localhost:8000/", metadata=check.base_url())
+    language: str = field(default="en", metadata=check.language())
+    timezone: str = field(default="UTC", metadata=check.timezone())
+    author: str = field(default="feeds", metadata=check.text(1, 200, "a name"))
+    description: str = field(default="Latest articles", metadata=check.text(0, 2000))
+    id_year: int = field(default=2000, metadata=check.whole(1000, 2999, "a year"))
 
     @property
     def tz(self) -> ZoneInfo:
@@ -46,42 +50,48 @@ class SiteConfig:
 class PathsConfig:
     """Where seeds are read, pages written and state kept (absolute once loaded)."""
 
-    seeds: Path = Path("seeds")
-    out: Path = Path("public")
-    state: Path = Path(".feeds-state")
-    templates: Path | None = None
+    seeds: Path = field(default=Path("seeds"), metadata=check.path())
+    out: Path = field(default=Path("public"), metadata=check.path())
+    state: Path = field(default=Path(".feeds-state"), metadata=check.path())
+    templates: Path | None = field(default=None, metadata=check.path())
 
 
 @dataclass(frozen=True)
 class SeedsConfig:
     """Limits and ignore patterns for the seeds folder."""
 
-    max_bytes: int = 2 * 1024 * 1024
-    ignore: tuple[str, ...] = ()
-    max_tags: int = 20  # tags past this are dropped, with a `SEEDS/NAME: ...` line
-    max_title: int = 200  # characters; longer titles are cut on a word boundary
-    max_summary: int = 1000  # characters; longer summaries are cut on a word boundary
+    max_bytes: int = field(
+        default=2 * 1024 * 1024, metadata=check.whole(1, 2**30, "a number of bytes")
+    )
+    ignore: tuple[str, ...] = field(default=(), metadata=check.patterns())
+    # Tags past this are dropped, with a `SEEDS/NAME: ...` line.
+    max_tags: int = field(default=20, metadata=check.whole(0, 1000, WHOLE))
+    # Characters; longer titles and summaries are cut on a word boundary.
+    max_title: int = field(default=200, metadata=check.whole(10, 10_000, "a number of characters"))
+    max_summary: int = field(
+        default=1000, metadata=check.whole(10, 100_000, "a number of characters")
+    )
 
 
 @dataclass(frozen=True)
 class FeedConfig:
     """What the feeds carry."""
 
-    max_items: int = 50
-    full_content: bool = True
-    websub_hub: str = ""
-    page_size: int = 20
+    max_items: int = field(default=50, metadata=check.whole(1, 10_000, WHOLE))
+    full_content: bool = field(default=True, metadata=check.flag())
+    websub_hub: str = field(default="", metadata=check.url(optional=True))
+    page_size: int = field(default=20, metadata=check.whole(1, 10_000, WHOLE))
 
 
 @dataclass(frozen=True)
 class DigestConfig:
     """When the weekly digest goes out and how it is addressed."""
 
-    weekday: str = "fri"
-    time: str = "17:00"
-    from_: str = "feeds@localhost"
-    subject: str = "{title}: {range}"
-    unsubscribe_url: str = ""
+    weekday: str = field(default="fri", metadata=check.choice(WEEKDAYS))
+    time: str = field(default="17:00", metadata=check.clock_time())
+    from_: str = field(default="feeds@localhost", metadata=check.address())
+    subject: str = field(default="{title}: {range}", metadata=check.text(1, 200, "a subject"))
+    unsubscribe_url: str = field(default="", metadata=check.url(optional=True, token=True))
 
     @property
     def hour_minute(self) -> tuple[int, int]:
@@ -94,28 +104,28 @@ class DigestConfig:
 class SmtpConfig:
     """How mail leaves: server, security and where the secrets are."""
 
-    host: str = "localhost"
-    port: int = 587
-    security: str = "starttls"
-    user: str = ""
-    password_env: str = "FEEDS_SMTP_PASSWORD"
-    timeout: float = 30.0
-    dkim_selector: str = ""
-    dkim_key_env: str = ""
+    host: str = field(default="localhost", metadata=check.host())
+    port: int = field(default=587, metadata=check.whole(1, 65535, "a port number"))
+    security: str = field(default="starttls", metadata=check.choice(("starttls", "tls", "none")))
+    user: str = field(default="", metadata=check.text(0, 256, "a user name"))
+    password_env: str = field(default="FEEDS_SMTP_PASSWORD", metadata=check.env_name())
+    timeout: float = field(default=30.0, metadata=check.seconds(1, 600))
+    dkim_selector: str = field(default="", metadata=check.dns_labels())
+    dkim_key_env: str = field(default="", metadata=check.env_name(empty=True))
 
 
 @dataclass(frozen=True)
 class WatchConfig:
     """The watch daemon's scan interval in seconds."""
 
-    interval: float = 1.0
+    interval: float = field(default=1.0, metadata=check.seconds(0.05, 3600))
 
 
 @dataclass(frozen=True)
 class LockConfig:
     """How long a run may hold the lock before `feeds run` reports it as stuck."""
 
-    max_age: float = 1800.0  # seconds
+    max_age: float = field(default=1800.0, metadata=check.seconds(1, 7 * 86400))
 
 
 @dataclass(frozen=True)
@@ -139,9 +149,9 @@ class Config:
         return DEFAULT_IGNORE + self.seeds.ignore
 
     def replace_paths(self, **changes: Path) -> Config:
-        """A copy with some paths replaced (command-line overrides)."""
+        """A copy with some paths replaced (command-line overrides), checked like the file's."""
         paths = dataclasses.replace(self.paths, **changes)
-        _check_paths(paths)
+        _check_paths(paths, self.source)
         return dataclasses.replace(self, paths=paths)
 
 
@@ -156,19 +166,27 @@ _SECTIONS: dict[str, type[Any]] = {
     "lock": LockConfig,
 }
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
-_NOT_IN_URL = re.compile(r"[\s\"<>\\^`{|}]")  # RFC 3986 never allows these in a URL
 _HEADER_SAFE = {("site", "title"), ("site", "author"), ("digest", "from"), ("digest", "subject")}
+_MULTILINE = {("site", "description")}  # the only value that may hold a line break
 
 
-def find_config_file(explicit: str | None) -> Path | None:
-    """--config, else FEEDS_CONFIG, else ./feeds.toml when present."""
+def find_config_file(explicit: str | None, start: Path | None = None) -> Path | None:
+    """--config, else FEEDS_CONFIG, else feeds.toml in the current folder or the nearest parent.
+
+    The parents are searched as git and ruff do, so a command run in a site's subfolder
+    finds the site, and one run outside any site finds none instead of inventing one.
+    """
     if explicit:
         return Path(explicit)
     env = os.environ.get(CONFIG_ENV)
     if env:
         return Path(env)
-    local = Path("feeds.toml")
-    return local if local.is_file() else None
+    here = (start or Path.cwd()).absolute()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def load_config(path: Path | None) -> Config:
@@ -217,7 +235,7 @@ def _build(raw: dict[str, Any], base: Path, source: Path | None) -> Config:
         source=source,
         seeds_label=str(raw.get("paths", {}).get("seeds", "seeds")).rstrip("/") or "seeds",
     )
-    _validate(config, where)
+    _check_paths(config.paths, source)
     return config
 
 
@@ -232,95 +250,59 @@ def _section(where: str, name: str, cls: type[Any], values: dict[str, Any]) -> A
         spec = fields.get(key)
         if spec is None:
             raise ConfigError(f"{where}: unknown key {name}.{key}")
-        kwargs[spec.name] = _coerce(where, f"{name}.{key}", spec, value)
-        if (name, key) in _HEADER_SAFE and re.search(r"[\r\n\x00]", str(value)):
-            raise ConfigError(f"{where}: {name}.{key} must not contain line breaks")
-        if isinstance(value, str) and _CONTROL.search(value):
-            # These cannot be written into XML: the feeds would fail, so say so here.
-            raise ConfigError(f"{where}: {name}.{key} must not contain control characters")
+        dotted = f"{name}.{key}"
+        if isinstance(value, str):
+            _check_text(where, (name, key), value)
+        kwargs[spec.name] = _checked(where, dotted, spec, value)
     return cls(**kwargs)
 
 
-def _coerce(where: str, dotted: str, spec: dataclasses.Field[Any], value: Any) -> Any:
-    kind = str(spec.type)
-    bad = ConfigError(f"{where}: {dotted} has a bad value {value!r}")
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise bad
-        return value
-    if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad
-        return value
-    if kind == "float":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise bad
-        return float(value)
-    if "Path" in kind:
-        if not isinstance(value, str) or not value:
-            raise bad
-        return Path(value)
-    if "tuple" in kind:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise bad
-        return tuple(value)
-    if not isinstance(value, str):
-        raise bad
-    return value
+def _check_text(where: str, key: tuple[str, str], value: str) -> None:
+    """What no string value may hold, whatever its key."""
+    dotted = ".".join(key)
+    if (key in _HEADER_SAFE or key not in _MULTILINE) and re.search(r"[\r\n\x00]", value):
+        # A line break in a mail header or an SMTP command would start a new one.
+        raise ConfigError(f"{where}: {dotted} must not contain line breaks")
+    if _CONTROL.search(value):
+        # These cannot be written into XML: the feeds would fail, so say so here.
+        raise ConfigError(f"{where}: {dotted} must not contain control characters")
+    if key in _HEADER_SAFE and ENCODED_WORD.search(value):
+        # A mail client would decode =?utf-8?...?= into whatever it says: plain text only.
+        raise ConfigError(f"{where}: {dotted} must be plain text, not an encoded word =?...?=")
 
 
-def _validate(config: Config, where: str) -> None:
-    site = config.site
-    url = urlsplit(site.base_url)
-    if url.scheme not in ("http", "https") or not url.hostname or _NOT_IN_URL.search(site.base_url):
-        raise ConfigError(
-            f"{where}: site.base_url must be an absolute http(s) URL, got {site.base_url!r}"
-        )
+def _checked(where: str, dotted: str, spec: dataclasses.Field[Any], value: Any) -> Any:
+    """The value as the program uses it, or a ConfigError naming the key and what it expects."""
+    rule: check.Rule = spec.metadata["rule"]
     try:
-        ZoneInfo(site.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"{where}: site.timezone {site.timezone!r} is not a known timezone"
-        ) from None
-    from babel import Locale, UnknownLocaleError
-
-    try:
-        Locale.parse(site.language.replace("-", "_"))
-    except (UnknownLocaleError, ValueError):
-        raise ConfigError(
-            f"{where}: site.language {site.language!r} is not a known language"
-        ) from None
-    if not 1000 <= site.id_year <= 2999:
-        raise ConfigError(f"{where}: site.id_year must be a year, got {site.id_year}")
-    if config.seeds.max_bytes <= 0:
-        raise ConfigError(f"{where}: seeds.max_bytes must be positive")
-    if config.feed.max_items <= 0 or config.feed.page_size <= 0:
-        raise ConfigError(f"{where}: feed.max_items and feed.page_size must be positive")
-    if config.feed.websub_hub and urlsplit(config.feed.websub_hub).scheme not in ("http", "https"):
-        raise ConfigError(f"{where}: feed.websub_hub must be an http(s) URL")
-    digest = config.digest
-    if digest.weekday not in WEEKDAYS:
-        raise ConfigError(f"{where}: digest.weekday must be one of {', '.join(WEEKDAYS)}")
-    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", digest.time):
-        raise ConfigError(f"{where}: digest.time must be HH:MM, got {digest.time!r}")
-    if "@" not in digest.from_:
-        raise ConfigError(f"{where}: digest.from must be an e-mail address")
-    if digest.unsubscribe_url and "{token}" not in digest.unsubscribe_url:
-        raise ConfigError(f"{where}: digest.unsubscribe_url must contain {{token}}")
-    if config.smtp.security not in ("starttls", "tls", "none"):
-        raise ConfigError(f"{where}: smtp.security must be starttls, tls or none")
-    if not 0 < config.smtp.port < 65536:
-        raise ConfigError(f"{where}: smtp.port is out of range")
-    if config.watch.interval <= 0:
-        raise ConfigError(f"{where}: watch.interval must be positive")
-    _check_paths(config.paths)
+        return rule.check(value)
+    except ValueError:
+        got = _short(value)
+        raise ConfigError(f"{where}: {dotted} must be {rule.expected}, got {got}") from None
 
 
-def _check_paths(paths: PathsConfig) -> None:
+def _short(value: Any) -> str:
+    """A value for an error line: one line, not too long (repr escapes line breaks)."""
+    shown = repr(value) if not isinstance(value, bool) else str(value).lower()
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _check_paths(paths: PathsConfig, source: Path | None) -> None:
+    """The folders must not overlap in ways that publish or delete what they should not.
+
+    Compared as resolved real paths (symlinks followed), so `out = "."` or a link to the
+    seeds folder is seen for what it is.
+    """
     out = paths.out.resolve()
     state = paths.state.resolve()
+    seeds = paths.seeds.resolve()
     if state == out or out in state.parents:
         raise ConfigError(f"paths.state ({state}) must not be inside the publish folder ({out})")
-    seeds = paths.seeds.resolve()
     if out == seeds or seeds in out.parents:
         raise ConfigError(f"paths.out ({out}) must not be inside the seeds folder ({seeds})")
+    if out in seeds.parents:
+        raise ConfigError(f"paths.out ({out}) must not contain the seeds folder ({seeds})")
+    if source is not None and out in source.resolve().parents:
+        raise ConfigError(
+            f"paths.out ({out}) must not contain the config file ({source.resolve()})"
+        )
