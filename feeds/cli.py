@@ -9,7 +9,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 
@@ -23,6 +23,7 @@ EXIT_USAGE = 2
 EXIT_SKIPPED = 3
 EXIT_UNDELIVERED = 4
 LOCK_WAIT = 60.0
+CLOCK_TOLERANCE = timedelta(seconds=60)  # --now this far past the real clock counts as ahead
 
 log = logging.getLogger("feeds")
 
@@ -35,6 +36,8 @@ class Context:
     now: datetime
     verbose: int
     seeds_label: str
+    ahead: bool = False  # --now / FEEDS_NOW is ahead of the real clock
+    own_out: bool = False  # --out names a folder apart from the configured publish folder
 
     def report(self, error: SeedError) -> None:
         """One stderr line for a skipped seed: SEEDS/NAME: reason."""
@@ -148,7 +151,10 @@ def make_context(args: argparse.Namespace) -> Context:
     """Load the config (with --seeds/--out overrides) and fix the clock."""
     from feeds.dates import DateError, parse_now
 
-    config = load_config(find_config_file(getattr(args, "config", None)))
+    # `init` makes a new site: whatever site it is run inside is none of its business.
+    found = None if args.command == "init" else find_config_file(getattr(args, "config", None))
+    config = load_config(found)
+    configured_out = config.paths.out
     overrides: dict[str, Path] = {}
     seeds_arg = getattr(args, "seeds", None)
     if seeds_arg:
@@ -157,6 +163,7 @@ def make_context(args: argparse.Namespace) -> Context:
         overrides["out"] = Path(args.out).resolve()
     if overrides:
         config = config.replace_paths(**overrides)
+    real_now = datetime.now(config.site.tz)
     raw_now = getattr(args, "now", None) or os.environ.get("FEEDS_NOW")
     if raw_now:
         try:
@@ -164,9 +171,17 @@ def make_context(args: argparse.Namespace) -> Context:
         except DateError as exc:
             raise ConfigError(str(exc)) from None
     else:
-        now = datetime.now(config.site.tz)
+        now = real_now
     label = seeds_arg.rstrip("/") if seeds_arg else config.seeds_label
-    return Context(config, now, getattr(args, "verbose", 0), label)
+    ahead = now > real_now + CLOCK_TOLERANCE
+    own_out = "out" in overrides and _apart(overrides["out"], configured_out)
+    return Context(config, now, getattr(args, "verbose", 0), label, ahead, own_out)
+
+
+def _apart(one: Path, other: Path) -> bool:
+    """Neither folder is the other or inside it (real paths)."""
+    a, b = one.resolve(), other.resolve()
+    return a != b and a not in b.parents and b not in a.parents
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -174,6 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     setup_logging(getattr(args, "verbose", 0), timestamps=args.command == "watch")
+    context: Context | None = None
     try:
         context = make_context(args)
         return _handlers()[args.command](args, context)
@@ -190,15 +206,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"feeds: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except FeedsError as exc:
-        print(f"feeds: {exc}", file=sys.stderr)
+        print(_full_disk(exc, context) or f"feeds: {exc}", file=sys.stderr)
         return EXIT_UNEXPECTED
     except sqlite3.Error as exc:
-        # A full disk or a damaged file in the state folder: the reason, not a traceback.
-        print(f"feeds: state database error: {exc}", file=sys.stderr)
+        # A damaged file in the state folder: the reason, not a traceback.
+        line = _full_disk(exc, context) or f"feeds: state database error: {exc}"
+        print(line, file=sys.stderr)
         return EXIT_UNEXPECTED
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:
+        # A folder where a file should be, a permission: the path and the reason, one line.
+        if getattr(args, "verbose", 0) > 1:
+            raise
+        where = f"{os.fsdecode(exc.filename)}: " if exc.filename else ""
+        line = _full_disk(exc, context) or f"feeds: {where}{exc.strerror or exc}"
+        print(line, file=sys.stderr)
+        return EXIT_UNEXPECTED
     except Exception as exc:
+        full = _full_disk(exc, context)
+        if full:
+            print(full, file=sys.stderr)
+            return EXIT_UNEXPECTED
         if getattr(args, "verbose", 0):
             raise
         print(
@@ -206,6 +235,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_UNEXPECTED
+
+
+def _full_disk(exc: BaseException, context: Context | None) -> str | None:
+    """The one line for a full disk, whatever error it surfaced as; None for anything else."""
+    from feeds.faults import full_folder, is_disk_full
+
+    if not is_disk_full(exc):
+        return None
+    paths = context.config.paths if context else None
+    folder = full_folder(exc, paths.out if paths else None, paths.state if paths else None)
+    return f"feeds: no space left on device writing {folder or 'the disk'}"
 
 
 def run() -> NoReturn:

@@ -49,7 +49,7 @@ def whole(low: int, high: int, noun: str = "a whole number") -> Mapping[str, Rul
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ValueError
-        return value
+        return int(value)
 
     return rule(f"{noun} between {low} and {high}", check)
 

@@ -30,3 +30,7 @@ class PublishError(FeedsError):
 
 class MailError(FeedsError):
     """The SMTP server could not be reached or refused the login."""
+
+
+class StateError(FeedsError):
+    """The state folder is damaged or lost its database; exit status 1, never a fresh start."""

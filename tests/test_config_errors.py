@@ -183,3 +183,22 @@ def test_timezone_left_out_defaults_to_utc(
     site.seed("001_good.txt", SEED)
     assert site.main("build", "--now", "2026-03-01") == 0
     assert "+00:00" in (site.out / "feed.json").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("where", ["site-folder", "seeds-parent", "link-to-site"])
+def test_out_on_the_command_line_must_not_hold_the_seeds_state_or_config(
+    site: Site, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    site.seed("001_good.txt", SEED)
+    if where == "site-folder":
+        out = site.root
+    elif where == "seeds-parent":
+        out = site.seeds.parent
+    else:
+        out = site.root.parent / "published"
+        out.symlink_to(site.root, target_is_directory=True)  # the real path is what counts
+    status = site.main("build", "--out", str(out), "--now", "2026-03-01")
+    lines = capsys.readouterr().err.splitlines()
+    assert status == 2
+    assert len(lines) == 1 and "paths." in lines[0], lines
+    assert not (site.root / "articles").exists()

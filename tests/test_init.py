@@ -42,9 +42,9 @@ def test_init_creates_config_seeds_and_templates_and_names_the_next_commands(
 
 
 def test_the_new_site_builds_and_publishes_its_example_article(tmp_path: Path) -> None:
-    assert init(tmp_path / "news", "--now", "2031-05-04T10:00") == 0
+    assert init(tmp_path / "news", "--now", "2026-05-04T10:00") == 0
     config = tmp_path / "news" / "feeds.toml"
-    assert main(["--config", str(config), "build", "--now", "2031-05-04T10:00"]) == 0
+    assert main(["--config", str(config), "build", "--now", "2026-05-04T10:00"]) == 0
     feed = json.loads((tmp_path / "news" / "public" / "feed.json").read_bytes())
     assert [item["title"] for item in feed["items"]] == ["Welcome to your new site"]
 
@@ -58,14 +58,14 @@ def test_the_copied_templates_are_the_ones_used(tmp_path: Path) -> None:
 
 
 def test_feeds_toml_sets_every_config_key_and_loads_cleanly(tmp_path: Path) -> None:
-    assert init(tmp_path / "news", "--now", "2031-05-04") == 0
+    assert init(tmp_path / "news", "--now", "2026-05-04") == 0
     path = tmp_path / "news" / "feeds.toml"
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
     for section, cls in _SECTIONS.items():
         expected = {f.name.rstrip("_") for f in dataclasses.fields(cls)}
         assert set(raw[section]) == expected, section
     config = load_config(path)
-    assert config.site.id_year == 2031
+    assert config.site.id_year == 2026
     assert config.paths.seeds == tmp_path / "news" / "seeds"
     assert config.paths.templates == tmp_path / "news" / "templates"
 
@@ -85,9 +85,9 @@ def test_every_key_in_feeds_toml_is_explained_by_a_comment(tmp_path: Path) -> No
 
 
 def test_the_example_article_is_dated_today_so_it_is_not_held_back(tmp_path: Path) -> None:
-    assert init(tmp_path / "news", "--now", "2031-05-04T10:00") == 0
+    assert init(tmp_path / "news", "--now", "2026-05-04T10:00") == 0
     text = (tmp_path / "news" / "seeds" / "welcome.txt").read_text(encoding="utf-8")
-    assert text.startswith("date: 2031-05-04\n")
+    assert text.startswith("date: 2026-05-04\n")
 
 
 def test_init_into_an_empty_existing_folder_is_fine(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from feeds.cli import EXIT_OK, Context
+from feeds.commands.guards import refuse_clock_ahead, require_site
 from feeds.errors import ConfigError
 from feeds.publish import LockBusy
 
@@ -31,6 +32,10 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     """One cron tick: build, then the due digest; exits 0 at once if another run holds the lock."""
     from feeds.tick import locked_tick
 
+    require_site(ctx)
+    refuse_clock_ahead(
+        ctx, "feeds run would publish and send mail; use feeds build --out DIR or digest --dry-run"
+    )
     try:
         result = locked_tick(ctx.config, ctx.now, wait=0)
     except LockBusy:
@@ -53,6 +58,7 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
     """The scheduler daemon, until SIGTERM or SIGINT."""
+    require_site(ctx)
     if getattr(args, "now", None) or os.environ.get("FEEDS_NOW"):
         raise ConfigError(
             "feeds watch runs on the real clock; --now and FEEDS_NOW are for one-shot commands"

@@ -6,26 +6,37 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from feeds.cli import EXIT_OK, EXIT_UNDELIVERED, EXIT_USAGE, LOCK_WAIT, Context
+from feeds.commands.guards import refuse_clock_ahead, require_site, scratch_state
+from feeds.config import Config
 from feeds.db.schema import connect
 from feeds.publish import locked
+
+if TYPE_CHECKING:
+    from feeds.digest_run import DigestTick
 
 log = logging.getLogger("feeds")
 
 
 def cmd_digest(args: argparse.Namespace, ctx: Context) -> int:
-    """Write the week's digest; with --send, deliver it exactly once per subscriber."""
-    from feeds.digest_run import digest_tick
+    """Write the week's digest; with --send, deliver it exactly once per subscriber.
 
-    config = ctx.config
+    Any form needs a site: the digest is recorded in the state database, and that record
+    decides what the subscribers get. With the clock ahead it sends nothing and writes
+    nothing: it works on a copy of the state and a throwaway publish folder, and reports.
+    """
+    require_site(ctx)
     send = bool(args.send) and not args.dry_run
-    with locked(config.paths.state, LOCK_WAIT):
-        conn = connect(config.paths.state)
-        try:
-            tick = digest_tick(config, ctx.now, conn, send=send, week=args.week)
-        finally:
-            conn.close()
+    if send:
+        refuse_clock_ahead(ctx, "feeds digest --send would mail the future; use --dry-run")
+    if ctx.ahead:
+        with scratch_state(ctx.config, out=True) as scratch:
+            tick = _locked_digest(scratch, ctx, send=False, week=args.week)
+        log.info("the clock is ahead: worked on a copy of the state; nothing written or sent")
+    else:
+        tick = _locked_digest(ctx.config, ctx, send=send, week=args.week)
     if tick.week is None:
         log.info("nothing to do: no new digest due and no mail waiting (pending %d)", tick.deferred)
     elif send:
@@ -44,10 +55,22 @@ def cmd_digest(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
+def _locked_digest(config: Config, ctx: Context, *, send: bool, week: str | None) -> DigestTick:
+    from feeds.digest_run import digest_tick
+
+    with locked(config.paths.state, LOCK_WAIT):
+        conn = connect(config.paths.state)
+        try:
+            return digest_tick(config, ctx.now, conn, send=send, week=week)
+        finally:
+            conn.close()
+
+
 def cmd_subscribers(args: argparse.Namespace, ctx: Context) -> int:
     """add | remove | list | import subscribers in the state database."""
     from feeds import subscribers as subs
 
+    require_site(ctx)
     conn = connect(ctx.config.paths.state)
     try:
         if args.action == "add":

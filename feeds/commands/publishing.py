@@ -5,25 +5,32 @@ from __future__ import annotations
 import argparse
 import logging
 import sqlite3
+from datetime import datetime
 
-from feeds.build import build
+from feeds.build import BuildResult, build
 from feeds.cli import EXIT_OK, EXIT_SKIPPED, LOCK_WAIT, Context
+from feeds.commands.guards import refuse_clock_ahead, scratch_state
+from feeds.config import Config
 from feeds.corpus import publishable, read_corpus
 from feeds.db.schema import connect, migrate
+from feeds.errors import ConfigError
 from feeds.publish import locked
 
 log = logging.getLogger("feeds")
 
 
 def cmd_build(args: argparse.Namespace, ctx: Context) -> int:
-    """Publish the seeds; skipped files are reported, --strict makes them exit 3."""
-    config = ctx.config
-    with locked(config.paths.state, LOCK_WAIT):
-        conn = connect(config.paths.state)
-        try:
-            result = build(config, ctx.now, conn)
-        finally:
-            conn.close()
+    """Publish the seeds; skipped files are reported, --strict makes them exit 3.
+
+    With the clock ahead, only into an --out folder of its own, on a copy of the state.
+    """
+    if ctx.ahead and not ctx.own_out:
+        refuse_clock_ahead(ctx, "it would publish future articles; pass --out DIR elsewhere")
+    if ctx.ahead:
+        with scratch_state(ctx.config) as scratch:
+            result = _locked_build(scratch, ctx.now)
+    else:
+        result = _locked_build(ctx.config, ctx.now)
     for error in result.skipped:
         ctx.report(error)
     log.info(
@@ -36,6 +43,15 @@ def cmd_build(args: argparse.Namespace, ctx: Context) -> int:
     for rel in result.unsettled:
         log.info("%s/%s is still being written; left for the next run", ctx.seeds_label, rel)
     return EXIT_SKIPPED if result.skipped and args.strict else EXIT_OK
+
+
+def _locked_build(config: Config, now: datetime) -> BuildResult:
+    with locked(config.paths.state, LOCK_WAIT):
+        conn = connect(config.paths.state)
+        try:
+            return build(config, now, conn)
+        finally:
+            conn.close()
 
 
 def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
@@ -62,5 +78,9 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
     """Preview the publish folder over HTTP until interrupted."""
     from feeds.serve import serve
 
-    serve(ctx.config.paths.out, args.bind, args.port)
+    out = ctx.config.paths.out
+    if not out.is_dir():
+        # Serving nothing would answer 404 to every page; say why instead.
+        raise ConfigError(f"paths.out: publish folder {out} not found; run feeds build first")
+    serve(out, args.bind, args.port)
     return EXIT_OK

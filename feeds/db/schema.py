@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import tempfile
 from pathlib import Path
 
+from feeds.errors import StateError
+
 DB_NAME = "feeds.sqlite3"
+LOCK_NAME = "lock"  # feeds.publish.locked() takes its flock on this file
+SNAPSHOT_GLOB = "snapshot-*.bin"  # feeds.db.snapshot writes these after a build
 
 # Each entry moves the schema one version up; never edit an entry once released.
 MIGRATIONS: tuple[str, ...] = (
@@ -73,14 +80,70 @@ MIGRATIONS: tuple[str, ...] = (
 
 
 def connect(state_dir: Path) -> sqlite3.Connection:
-    """Open (creating if needed) the state database in WAL mode with the current schema."""
+    """Open (creating if needed) the state database in WAL mode with the current schema.
+
+    A database that is empty or has no schema in a folder that was used before is refused:
+    taking it for a new one would silently drop every subscriber and the delivery history.
+    """
     state_dir.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(state_dir / DB_NAME, timeout=60, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    migrate(conn)
+    path = state_dir / DB_NAME
+    if not path.exists():
+        if any(state_dir.glob(SNAPSHOT_GLOB)):
+            raise StateError(_lost(path, "is missing"))
+        _create(state_dir)
+    conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+    try:
+        if _blank(conn) and _used_before(state_dir):
+            raise StateError(_lost(path, "is empty"))
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
     return conn
+
+
+def _create(state_dir: Path) -> None:
+    """A new database with the full schema, put in place whole (a crash leaves none, not half).
+
+    Because a fresh database never appears without its schema, an empty one found later
+    means something was lost, not that a first run was interrupted.
+    """
+    fd, temp = tempfile.mkstemp(prefix=".new-", suffix=".sqlite3", dir=state_dir)
+    os.close(fd)
+    try:
+        conn = sqlite3.connect(temp, isolation_level=None)
+        try:
+            migrate(conn)
+            conn.execute("PRAGMA journal_mode=WAL")
+        finally:
+            conn.close()
+        with contextlib.suppress(FileExistsError):  # another process made it first: keep theirs
+            os.link(temp, state_dir / DB_NAME)
+    finally:
+        os.unlink(temp)
+
+
+def _blank(conn: sqlite3.Connection) -> bool:
+    """No schema at all: a zero-length file, or one whose tables are gone."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    tables = int(conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
+    return version == 0 and tables == 0
+
+
+def _used_before(state_dir: Path) -> bool:
+    """A lock file or a build snapshot: some feeds command has used this folder."""
+    return (state_dir / LOCK_NAME).exists() or any(state_dir.glob(SNAPSHOT_GLOB))
+
+
+def _lost(path: Path, what: str) -> str:
+    return (
+        f"state database {path} {what} but the folder was used before (subscribers and the"
+        " delivery history would be lost): restore it from the backup, or remove the folder"
+        " to start afresh"
+    )
 
 
 def open_readonly(state_dir: Path) -> sqlite3.Connection:
@@ -92,6 +155,11 @@ def open_readonly(state_dir: Path) -> sqlite3.Connection:
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply every migration newer than the database's user_version, each atomically."""
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > len(MIGRATIONS):
+        raise StateError(
+            f"the state database has schema version {version}; this feeds knows"
+            f" {len(MIGRATIONS)}: it was written by a newer feeds"
+        )
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
