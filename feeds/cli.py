@@ -221,6 +221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         where = f"{os.fsdecode(exc.filename)}: " if exc.filename else ""
         line = _full_disk(exc, context) or f"feeds: {where}{exc.strerror or exc}"
+        if isinstance(exc, IsADirectoryError) and exc.filename:
+            line = (
+                f"feeds: {os.fsdecode(exc.filename)} is a folder where a file belongs; move it away"
+            )
         print(line, file=sys.stderr)
         return EXIT_UNEXPECTED
     except Exception as exc:

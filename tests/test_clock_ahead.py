@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from feeds.db.schema import DB_NAME
+from feeds.slots import latest_slot
 from tests.conftest import Site, tree
 from tests.digest_site import article, digest_toml, subscribe
 from tests.smtp_server import SmtpTestServer
@@ -24,11 +25,11 @@ def ahead(days: int = 20) -> str:
 
 @pytest.fixture
 def mail_site(tmp_path: Path, server: SmtpTestServer) -> Site:
-    """A site with two subscribers, an article published last month and one due in a week."""
+    """A site with two subscribers, an article dated a minute ago and one due in a week."""
     site = Site(tmp_path, digest_toml(server.port))
     subscribe(site, *READERS)
-    past = datetime.now(UTC) - timedelta(days=30)
-    article(site, "past", past.strftime("%Y-%m-%d %H:%M"))
+    recent = datetime.now(UTC) - timedelta(minutes=1)
+    article(site, "recent", recent.strftime("%Y-%m-%d %H:%M+00:00"))
     article(site, "future", (datetime.now(UTC) + timedelta(days=7)).strftime("%Y-%m-%d %H:%M"))
     return site
 
@@ -83,10 +84,15 @@ def test_an_out_folder_inside_the_configured_one_is_not_elsewhere(mail_site: Sit
 def test_a_digest_dry_run_with_the_clock_ahead_writes_and_sends_nothing(
     mail_site: Site, server: SmtpTestServer
 ) -> None:
-    assert mail_site.main("build") == 0  # the real clock: publishes only the past article
+    assert mail_site.main("build") == 0  # the real clock: publishes only the recent article
     before = tree(mail_site.out)
-    done = mail_site.run("digest", "--dry-run", "-v", env={"FEEDS_NOW": ahead()})
+    # An hour after the next send slot: that digest would hold the recent article.
+    config = mail_site.config()
+    slot = latest_slot(config, datetime.now(UTC) + timedelta(days=7)).at
+    then = (slot + timedelta(hours=1)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M+00:00")
+    done = mail_site.run("digest", "--dry-run", "-v", env={"FEEDS_NOW": then})
     assert done.returncode == 0, done.stderr
+    assert "1 articles written" in done.stderr  # it did look at the future
     assert tree(mail_site.out) == before
     assert server.messages == []
     weeks, _ = digests_and_published(mail_site.state)
