@@ -9,6 +9,7 @@ from pathlib import Path
 
 from feeds.cli import EXIT_OK, EXIT_UNDELIVERED, EXIT_USAGE, LOCK_WAIT, Context
 from feeds.db.schema import connect
+from feeds.notices import digest_summary, lock_wait_notice, tell
 from feeds.publish import locked
 
 log = logging.getLogger("feeds")
@@ -20,25 +21,13 @@ def cmd_digest(args: argparse.Namespace, ctx: Context) -> int:
 
     config = ctx.config
     send = bool(args.send) and not args.dry_run
-    with locked(config.paths.state, LOCK_WAIT):
+    with locked(config.paths.state, LOCK_WAIT, lock_wait_notice(config.paths.state, ctx.verbose)):
         conn = connect(config.paths.state)
         try:
             tick = digest_tick(config, ctx.now, conn, send=send, week=args.week)
         finally:
             conn.close()
-    if tick.week is None:
-        log.info("nothing to do: no new digest due and no mail waiting (pending %d)", tick.deferred)
-    elif send:
-        log.info(
-            "%s: %d articles; sent %d, failed %d, pending %d",
-            tick.week or "digest",
-            tick.articles,
-            tick.sent,
-            tick.failed,
-            tick.deferred,
-        )
-    else:
-        log.info("%s: %d articles written; nothing sent (no --send)", tick.week, tick.articles)
+    tell(digest_summary(tick, send), ctx.verbose)  # silent under cron, one line on a terminal
     if send and (tick.exit_code or tick.deferred):
         return EXIT_UNDELIVERED
     return EXIT_OK

@@ -10,6 +10,7 @@ from feeds.build import build
 from feeds.cli import EXIT_OK, EXIT_SKIPPED, LOCK_WAIT, Context
 from feeds.corpus import publishable, read_corpus
 from feeds.db.schema import connect, migrate
+from feeds.notices import lock_wait_notice
 from feeds.publish import locked
 
 log = logging.getLogger("feeds")
@@ -18,7 +19,7 @@ log = logging.getLogger("feeds")
 def cmd_build(args: argparse.Namespace, ctx: Context) -> int:
     """Publish the seeds; skipped files are reported, --strict makes them exit 3."""
     config = ctx.config
-    with locked(config.paths.state, LOCK_WAIT):
+    with locked(config.paths.state, LOCK_WAIT, lock_wait_notice(config.paths.state, ctx.verbose)):
         conn = connect(config.paths.state)
         try:
             result = build(config, ctx.now, conn)
