@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-
 from urllib.parse import urlsplit
 
 import lxml.etree
