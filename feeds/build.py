@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from feeds import discovery
 from feeds.config import Config
 from feeds.corpus import (
     PARALLEL_THRESHOLD,
@@ -118,6 +119,9 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
             len(scope.months),
             len(scope.groups),
         )
+    note = discovery.robots_note(config)
+    if scope is None and note is not None:  # full builds only: said once, not on every run
+        log.warning("%s", note)
     db.set_meta(conn, "build_open", "1")
     written_keys: dict[str, str] = {}
     planned: set[str] = set()

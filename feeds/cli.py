@@ -136,15 +136,18 @@ def _handlers() -> dict[str, Handler]:
 
 
 def setup_logging(verbose: int, timestamps: bool = False) -> None:
-    """Quiet by default (cron mails only problems); -v info, -vv debug.
+    """Quiet by default (cron mails only problems); -v our info, -vv our debug.
 
-    The daemon (timestamps) logs one info line per publish by default, and debug with -v.
+    The daemon (timestamps) logs one info line per publish by default. Other libraries'
+    loggers (apscheduler, tzlocal, watchdog, ...) say only warnings, and info with -vv.
     """
-    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    ours = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
     if timestamps:
-        level = logging.INFO if verbose <= 0 else logging.DEBUG
+        ours = logging.DEBUG if verbose >= 2 else logging.INFO
     fmt = "%(asctime)s %(levelname)s %(message)s" if timestamps else "feeds: %(message)s"
-    logging.basicConfig(level=level, format=fmt, stream=sys.stderr, force=True)
+    others = logging.INFO if verbose >= 2 else logging.WARNING
+    logging.basicConfig(level=others, format=fmt, stream=sys.stderr, force=True)
+    logging.getLogger("feeds").setLevel(ours)
 
 
 def make_context(args: argparse.Namespace) -> Context:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import lxml.etree
 
@@ -60,6 +61,19 @@ def _xml(root: lxml.etree._Element) -> bytes:
     lxml.etree.indent(root, space="  ")
     return bytes(
         lxml.etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    )
+
+
+def robots_note(config: Config) -> str | None:
+    """Why robots.txt is not published (None when it is): crawlers read it only at the root
+    of a host, so with a base_url that has a path it would be published where none looks."""
+    parts = urlsplit(config.site.base_url)
+    if parts.path in ("", "/"):
+        return None
+    root = f"{parts.scheme}://{parts.netloc}/robots.txt"
+    return (
+        f"robots.txt not published: site.base_url has a path ({parts.path}) and crawlers read"
+        f" it only at {root}; put a Sitemap line for {absolute(config.site, 'sitemap.xml')} there"
     )
 
 

@@ -121,7 +121,10 @@ def plan(
         )
 
     group_list = repr([(g.kind, g.slug, g.name) for g in groups])
-    yield Output("robots.txt", make_key(fingerprint, "robots"), partial(discovery.robots, config))
+    if discovery.robots_note(config) is None:
+        yield Output(
+            "robots.txt", make_key(fingerprint, "robots"), partial(discovery.robots, config)
+        )
     yield Output(
         "opml.xml",
         make_key(fingerprint, "opml", group_list),

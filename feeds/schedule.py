@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 DIGEST_RETRY = timedelta(minutes=10)
 MAX_BACKOFF = 60.0
+# How long SIGTERM waits for the job in progress: well within systemd's and the 10 s a stop
+# may take, long enough for a small build or a digest message to finish cleanly.
+STOP_GRACE = 5.0
 SETTLE_MARGIN = 0.02  # seconds after the settling moment, so the file is surely old enough
 
 
@@ -76,7 +79,7 @@ class Daemon:
         self.watcher = Watcher(config.paths.seeds, config.ignore_patterns)
         self.scheduler = make_scheduler(self.tz)
         for name in ("apscheduler", "watchdog"):  # their routine chatter only with -vv
-            logging.getLogger(name).setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR)
+            logging.getLogger(name).setLevel(logging.INFO if verbose >= 2 else logging.ERROR)
         self._busy = threading.Lock()
         self._stopping = False
         self._raise_on_signal = False
@@ -117,18 +120,38 @@ class Daemon:
                 self.scheduler.shutdown(wait=False)  # never join from here: a job may need a lock
             if stop_inotify is not None:
                 stop_inotify()
-            with self._busy:  # the job in progress finishes; later ones return at once
-                pass
+            finished = self._finish_current_job()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        log.info("stopped")
+        log.info("stopped" if finished else "stopped; the job in progress was abandoned")
         return 0
+
+    def _finish_current_job(self) -> bool:
+        """Give the job in progress STOP_GRACE seconds to finish; False if it did not.
+
+        An unfinished job is simply left behind: the process exits (cli.run ends it with
+        os._exit, so the worker thread does not hold it up) and that is safe by design, as
+        after a kill: every file is replaced atomically, the state database rolls back what
+        it had not committed, and a digest leaves at most the message on the wire in doubt.
+        """
+        if self._busy.acquire(timeout=STOP_GRACE):
+            self._busy.release()
+            return True
+        log.warning(
+            "the job in progress did not finish within %g s; leaving it (the next start redoes it)",
+            STOP_GRACE,
+        )
+        return False
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self._stopping:
             return
         self._stopping = True
-        log.info("%s: finishing the current job, then exiting", signal.Signals(signum).name)
+        log.info(
+            "%s: finishing the current job (up to %g s), then exiting",
+            signal.Signals(signum).name,
+            STOP_GRACE,
+        )
         if self._raise_on_signal:
             raise _Stop
 

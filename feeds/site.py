@@ -212,11 +212,14 @@ class Pages:
 
 
 def _reader_links(url: str) -> list[tuple[str, str]]:
-    """One-click subscribe links for common feed readers."""
+    """One-click subscribe links for common feed readers.
+
+    No `feed:https://…` link for native readers: it is not a valid URL (the Nu HTML checker
+    refuses it) and `feed://` would send them to plain http; they take the address to copy.
+    """
     from urllib.parse import quote
 
     return [
         ("Feedly", "https://feedly.com/i/subscription/feed/" + quote(url, safe="")),
         ("Inoreader", "https://www.inoreader.com/?add_feed=" + quote(url, safe="")),
-        ("NetNewsWire, Reeder…", "feed:" + url),
     ]

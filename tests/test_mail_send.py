@@ -149,7 +149,7 @@ def test_one_line_summary_with_v(
     site: Site, server: SmtpTestServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     site.main("-v", "digest", "--send", "--now", SAT)
-    assert "2026-W08: 2 articles; sent 4, failed 0, pending 0" in capsys.readouterr().err
+    assert "digests/2026-W08: 2 articles; sent 4, failed 0, waiting 0" in capsys.readouterr().err
 
 
 def test_550_marks_that_subscriber_failed_and_the_rest_go_on(

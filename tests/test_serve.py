@@ -54,6 +54,25 @@ def test_serve_answers_304_when_one_of_several_etags_matches(served: tuple[Site,
     assert get(base + "rss.xml", {"If-None-Match": f'"other", {etag}'}).status == 304
 
 
+@pytest.mark.parametrize("form", ["weak", "star", "weak-in-a-list"])
+def test_serve_answers_304_to_a_weak_or_star_if_none_match(
+    served: tuple[Site, str], form: str
+) -> None:
+    _, base = served
+    etag = get(base + "rss.xml").header("ETag")
+    header = {"weak": f"W/{etag}", "star": "*", "weak-in-a-list": f'W/"x", W/{etag}'}[form]
+    response = get(base + "rss.xml", {"If-None-Match": header})
+    assert response.status == 304
+    assert response.header("ETag") == etag
+
+
+def test_if_none_match_overrides_if_modified_since(served: tuple[Site, str]) -> None:
+    _, base = served
+    stamp = get(base + "rss.xml").header("Last-Modified")
+    response = get(base + "rss.xml", {"If-None-Match": '"other"', "If-Modified-Since": stamp})
+    assert response.status == 200
+
+
 def test_serve_answers_200_to_a_stale_etag(served: tuple[Site, str]) -> None:
     _, base = served
     response = get(base + "rss.xml", {"If-None-Match": '"not-the-current-one"'})
@@ -78,7 +97,8 @@ def test_serve_answers_200_to_an_older_if_modified_since(served: tuple[Site, str
 def test_serve_names_feed_types(served: tuple[Site, str]) -> None:
     _, base = served
     assert get(base + "atom.xml").header("Content-Type").startswith("application/xml")
-    assert get(base + "feed.json").header("Content-Type").startswith("application/json")
+    assert get(base + "rss.xml").header("Content-Type").startswith("application/xml")
+    assert get(base + "feed.json").header("Content-Type").startswith("application/feed+json")
     assert get(base + "feed.xsl").header("Content-Type").startswith("text/xsl")
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 from pathlib import Path
 
-from feeds.cli import EXIT_OK, Context
+from feeds.cli import EXIT_OK, EXIT_UNEXPECTED, Context
 from feeds.commands.guards import refuse_clock_ahead, require_site
 from feeds.errors import ConfigError
 from feeds.publish import LockBusy
@@ -29,7 +30,9 @@ def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
-    """One cron tick: build, then the due digest; exits 0 at once if another run holds the lock."""
+    """One cron tick: build, then the due digest; exits 0 at once if another run holds the lock,
+    1 with one line naming the holder when it has held it longer than lock.max_age."""
+    from feeds.notices import stale_lock_line
     from feeds.tick import locked_tick
 
     require_site(ctx)
@@ -38,7 +41,11 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     )
     try:
         result = locked_tick(ctx.config, ctx.now, wait=0)
-    except LockBusy:
+    except LockBusy as busy:
+        stale = stale_lock_line(ctx.config.paths.state, busy.holder, ctx.config.lock.max_age)
+        if stale is not None:  # cron mails this: the site has stood still for too long
+            print(f"feeds: {stale}", file=sys.stderr)
+            return EXIT_UNEXPECTED
         log.debug("another feeds process holds the lock; nothing to do")
         return EXIT_OK
     built = result.build

@@ -12,6 +12,7 @@ from feeds.cli import EXIT_OK, EXIT_UNDELIVERED, EXIT_USAGE, LOCK_WAIT, Context
 from feeds.commands.guards import refuse_clock_ahead, require_site, scratch_state
 from feeds.config import Config
 from feeds.db.schema import connect
+from feeds.notices import digest_summary, lock_wait_notice, tell
 from feeds.publish import locked
 
 if TYPE_CHECKING:
@@ -34,22 +35,11 @@ def cmd_digest(args: argparse.Namespace, ctx: Context) -> int:
     if ctx.ahead:
         with scratch_state(ctx.config, out=True) as scratch:
             tick = _locked_digest(scratch, ctx, send=False, week=args.week)
-        log.info("the clock is ahead: worked on a copy of the state; nothing written or sent")
     else:
         tick = _locked_digest(ctx.config, ctx, send=send, week=args.week)
-    if tick.week is None:
-        log.info("nothing to do: no new digest due and no mail waiting (pending %d)", tick.deferred)
-    elif send:
-        log.info(
-            "%s: %d articles; sent %d, failed %d, pending %d",
-            tick.week or "digest",
-            tick.articles,
-            tick.sent,
-            tick.failed,
-            tick.deferred,
-        )
-    else:
-        log.info("%s: %d articles written; nothing sent (no --send)", tick.week, tick.articles)
+    if ctx.ahead:
+        log.info("the clock is ahead: worked on a copy of the state; nothing written or sent")
+    tell(digest_summary(tick, send), ctx.verbose)  # silent under cron, one line on a terminal
     if send and (tick.exit_code or tick.deferred):
         return EXIT_UNDELIVERED
     return EXIT_OK
@@ -58,7 +48,7 @@ def cmd_digest(args: argparse.Namespace, ctx: Context) -> int:
 def _locked_digest(config: Config, ctx: Context, *, send: bool, week: str | None) -> DigestTick:
     from feeds.digest_run import digest_tick
 
-    with locked(config.paths.state, LOCK_WAIT):
+    with locked(config.paths.state, LOCK_WAIT, lock_wait_notice(config.paths.state, ctx.verbose)):
         conn = connect(config.paths.state)
         try:
             return digest_tick(config, ctx.now, conn, send=send, week=week)

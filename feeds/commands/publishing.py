@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sqlite3
-from datetime import datetime
 
 from feeds.build import BuildResult, build
 from feeds.cli import EXIT_OK, EXIT_SKIPPED, LOCK_WAIT, Context
@@ -14,6 +13,7 @@ from feeds.config import Config
 from feeds.corpus import publishable, read_corpus
 from feeds.db.schema import connect, migrate
 from feeds.errors import ConfigError
+from feeds.notices import lock_wait_notice
 from feeds.publish import locked
 
 log = logging.getLogger("feeds")
@@ -28,9 +28,9 @@ def cmd_build(args: argparse.Namespace, ctx: Context) -> int:
         refuse_clock_ahead(ctx, "it would publish future articles; pass --out DIR elsewhere")
     if ctx.ahead:
         with scratch_state(ctx.config) as scratch:
-            result = _locked_build(scratch, ctx.now)
+            result = _locked_build(scratch, ctx)
     else:
-        result = _locked_build(ctx.config, ctx.now)
+        result = _locked_build(ctx.config, ctx)
     for error in result.skipped:
         ctx.report(error)
     log.info(
@@ -45,11 +45,11 @@ def cmd_build(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_SKIPPED if result.skipped and args.strict else EXIT_OK
 
 
-def _locked_build(config: Config, now: datetime) -> BuildResult:
-    with locked(config.paths.state, LOCK_WAIT):
+def _locked_build(config: Config, ctx: Context) -> BuildResult:
+    with locked(config.paths.state, LOCK_WAIT, lock_wait_notice(config.paths.state, ctx.verbose)):
         conn = connect(config.paths.state)
         try:
-            return build(config, now, conn)
+            return build(config, ctx.now, conn)
         finally:
             conn.close()
 
