@@ -45,13 +45,18 @@ def stale_lock_line(state_dir: Path, holder: LockHolder | None, max_age: float) 
     )
 
 
+def count(number: int, noun: str) -> str:
+    """`1 article`, `5 articles`: the CLI speaks English, where only one takes the singular."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def digest_summary(tick: DigestTick, send: bool) -> str:
     """`digests/2026-W48: 5 articles; sent 5, failed 0, waiting 0` (or what was written)."""
     if tick.week is None:
         if send:
             return f"no digest due; sent {tick.sent}, failed {tick.failed}, waiting {tick.deferred}"
         return "no digest due"
-    name = f"digests/{tick.week}: {tick.articles} articles"
+    name = f"digests/{tick.week}: {count(tick.articles, 'article')}"
     if not send:
         return f"{name}; written, nothing sent (no --send)"
     return f"{name}; sent {tick.sent}, failed {tick.failed}, waiting {tick.deferred}"

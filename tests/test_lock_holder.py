@@ -142,9 +142,9 @@ def test_digest_dry_run_and_send_say_one_line_with_v(tmp_path: Path) -> None:
         dry = site.run("-v", "digest", "--dry-run", "--now", "2026-02-21")
         sent = site.run("-v", "digest", "--send", "--now", "2026-02-21")
         quiet = site.run("digest", "--send", "--now", "2026-02-21")
-    dry_line = "feeds: digests/2026-W08: 1 articles; written, nothing sent (no --send)\n"
+    dry_line = "feeds: digests/2026-W08: 1 article; written, nothing sent (no --send)\n"
     assert dry_line in dry.stderr
-    assert "feeds: digests/2026-W08: 1 articles; sent 2, failed 0, waiting 0\n" in sent.stderr
+    assert "feeds: digests/2026-W08: 1 article; sent 2, failed 0, waiting 0\n" in sent.stderr
     assert (quiet.returncode, quiet.stderr) == (0, "")
 
 
