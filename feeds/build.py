@@ -55,6 +55,8 @@ class BuildResult:
     skipped: tuple[SeedError, ...]
     next_due: datetime | None
     unsettled: tuple[str, ...] = field(default=())
+    # Published with something cut or dropped: reported, and counted by --strict.
+    warnings: tuple[SeedError, ...] = field(default=())
 
 
 def build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResult:
@@ -91,7 +93,8 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
     known_slugs = dict(previous.slugs) if previous else db.load_slugs(conn)
     store = Store(conn, config.paths.state)
     entries, slugs = entries_for(live, known_slugs, corpus.articles, store.article, corpus.bases)
-    images = resolve_images(config, entries)
+    images, image_warnings = resolve_images(config, (e.meta for e in entries))
+    warnings = (*corpus.warnings, *image_warnings)
     sequence = dict(previous.sequence) if previous else db.load_publication_order(conn)
     published_before = set(sequence)
     for entry in reversed(entries):  # entries are newest first: new ones join in date order
@@ -167,6 +170,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
                     "next_due": next_due.isoformat() if next_due else None,
                     "published": len(entries),
                     "skipped": [[e.path, e.reason] for e in corpus.errors],
+                    "warnings": [[e.path, e.reason] for e in warnings],
                     "unsettled": list(corpus.unsettled),
                     "media": _media_signature(images),
                     "folders": publisher.folder_times(
@@ -203,6 +207,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
         skipped=corpus.errors,
         next_due=next_due,
         unsettled=corpus.unsettled,
+        warnings=warnings,
     )
 
 
@@ -295,6 +300,7 @@ def _unchanged_since_last_build(
         skipped=tuple(SeedError(path, reason) for path, reason in last["skipped"]),
         next_due=datetime.fromisoformat(last["next_due"]) if last["next_due"] else None,
         unsettled=tuple(last["unsettled"]),
+        warnings=tuple(SeedError(path, reason) for path, reason in last.get("warnings", [])),
     )
 
 

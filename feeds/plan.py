@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
 from feeds import __version__
 from feeds.config import Config
+from feeds.errors import SeedError
 from feeds.media import Image
-from feeds.model import Bodies, Entry
+from feeds.model import Bodies, Entry, Meta
 from feeds.outputs import Output, make_key
 
 
@@ -41,17 +42,25 @@ Planned = Output | str
 """An output to check (and render if its key changed), or the path of one left as it is."""
 
 
-def resolve_images(config: Config, entries: Sequence[Entry]) -> dict[str, Image]:
-    """The usable image of every entry that names one, by article id."""
+def resolve_images(
+    config: Config, metas: Iterable[Meta]
+) -> tuple[dict[str, Image], tuple[SeedError, ...]]:
+    """The usable image of every article that names one, by article id; and a warning for
+    each image that cannot be used (the article goes out without it)."""
     from feeds.media import resolve_image
 
     images: dict[str, Image] = {}
-    for entry in entries:
-        if entry.meta.image:
-            image = resolve_image(config, entry.meta)
+    warnings: list[SeedError] = []
+    for meta in metas:
+        if meta.image:
+            try:
+                image = resolve_image(config, meta)
+            except SeedError as exc:
+                warnings.append(exc)
+                continue
             if image is not None:
-                images[entry.id] = image
-    return images
+                images[meta.id] = image
+    return images, tuple(warnings)
 
 
 def fingerprint_of(config: Config) -> str:

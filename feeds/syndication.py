@@ -195,8 +195,9 @@ class Syndication:
         author = article.author or site.author
         fe.author({"name": author})
         fe.dc.dc_creator(author)
-        for tag in article.tags:
-            fe.category(term=tag, label=tag)
+        if article.tags:
+            # In one call: feedgen rebuilds its whole category list on each one.
+            fe.category([{"term": tag, "label": tag} for tag in article.tags])
         image = self.images.get(article.id)
         if image is not None:
             if image.source is not None:
