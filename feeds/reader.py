@@ -39,8 +39,7 @@ _LEGACY = ["cp1251", "koi8_u", "cp1252", "iso8859_5", "mac_cyrillic"]
 # invisible operators, BOM, Mongolian vowel separator, interlinear annotation marks.
 # ZWJ/ZWNJ (emoji sequences, Persian) and the soft hyphen stay inside visible text.
 _INVISIBLE = re.compile(
-    "[\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069"
-    "\ufeff\ufff9-\ufffb]"
+    "[\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]"
 )
 _NOTHING_VISIBLE = re.compile("[\\s\u00ad\u200c\u200d\u034f]*")
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
