@@ -56,6 +56,9 @@ class Limits:
     summary: int = 1000
 
 
+DEFAULT_LIMITS = Limits()
+
+
 def decode(data: bytes) -> str:
     """Bytes -> text: UTF-8 (BOM optional) or detected legacy single-byte text.
 
@@ -92,7 +95,9 @@ def _decode_legacy(data: bytes) -> str:
     return data.decode(encoding, errors="replace")
 
 
-def parse(source: str, stem: str, text: str, tz: tzinfo, limits: Limits = Limits()) -> Article:
+def parse(
+    source: str, stem: str, text: str, tz: tzinfo, limits: Limits = DEFAULT_LIMITS
+) -> Article:
     """Parse decoded seed text into an Article; SeedError says what is wrong.
 
     What exceeds the limits is cut, and each cut is one of the Article's warnings: the

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from feeds.errors import SeedError
 from feeds.model import Article
-from feeds.reader import Limits, decode, parse
+from feeds.reader import DEFAULT_LIMITS, Limits, decode, parse
 
 SUFFIXES = (".txt", ".md")
 SETTLE_SECONDS = 1.0
@@ -257,7 +257,9 @@ def read_bytes(seed: SeedFile, max_bytes: int) -> bytes:
     return data
 
 
-def read_article(seed: SeedFile, data: bytes, tz: tzinfo, limits: Limits = Limits()) -> Article:
+def read_article(
+    seed: SeedFile, data: bytes, tz: tzinfo, limits: Limits = DEFAULT_LIMITS
+) -> Article:
     """Decode and parse one seed's bytes into an Article."""
     if not data.strip():
         raise SeedError(seed.rel, "empty file")
