@@ -12,6 +12,7 @@ from operator import attrgetter
 
 from feeds import __version__
 from feeds.config import Config
+from feeds.dates import site_time
 from feeds.db import manifest as db
 from feeds.errors import SeedError
 from feeds.model import Article, Entry, Loader, Meta, SeedRow, stamp_of
@@ -59,7 +60,7 @@ def limits_of(config: Config) -> Limits:
 
 def meta_of(article: Article, sha256: str, tz: tzinfo) -> Meta:
     """The planning view of an article whose file has the given hash."""
-    local = article.date.astimezone(tz)
+    local = site_time(article.date, tz)  # the month its pages show
     return Meta(
         article.id,
         article.source,

@@ -14,6 +14,7 @@ from markupsafe import escape
 from feeds import __version__
 from feeds.config import Config
 from feeds.content import blocks_to_html
+from feeds.dates import site_time
 from feeds.links import absolute, relative, tag_uri
 from feeds.media import Image
 from feeds.model import Bodies, Entry
@@ -147,8 +148,8 @@ class Syndication:
         """The feed's last change: the newest article's date (never the wall clock)."""
         tz = self.config.site.tz
         if entries:
-            return max(e.date for e in entries).astimezone(tz)
-        return datetime(self.config.site.id_year, 1, 1, tzinfo=UTC).astimezone(tz)
+            return site_time(max(e.date for e in entries), tz)
+        return site_time(datetime(self.config.site.id_year, 1, 1, tzinfo=UTC), tz)
 
     def _generator(
         self, channel: Channel, entries: Sequence[Entry], self_path: str, mime: str
@@ -184,7 +185,7 @@ class Syndication:
         fe.guid(tag_uri(site, article.id), permalink=False)
         fe.title(article.title)
         fe.link(href=absolute(site, entry.path), rel="alternate", type="text/html")
-        when = article.date.astimezone(site.tz)
+        when = site_time(article.date, site.tz)
         fe.published(when)
         fe.updated(when)
         fe.pubDate(when)
@@ -285,7 +286,7 @@ class Syndication:
         items = []
         for entry in entries:
             article = entry.article
-            when = article.date.astimezone(tz).isoformat()
+            when = site_time(article.date, tz).isoformat()
             item: dict[str, object] = {
                 "id": tag_uri(site, article.id),
                 "url": absolute(site, entry.path),

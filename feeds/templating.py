@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feeds.config import Config
+from feeds.dates import site_time
 from feeds.groups import group_slug
 
 if TYPE_CHECKING:
@@ -52,20 +53,20 @@ def make_env(config: Config) -> jinja2.Environment:
         return str(format_time(time(hour, minute), format="short", locale=locale))
 
     def date_long(value: datetime) -> str:
-        local = value.astimezone(tz)
+        local = site_time(value, tz)
         text = _date(local.date(), "long")
         if local.hour or local.minute:
             text += ", " + _time(local.hour, local.minute)
         return text
 
     def date_short(value: datetime) -> str:
-        return _date(value.astimezone(tz).date(), "medium")
+        return _date(site_time(value, tz).date(), "medium")
 
     def iso(value: datetime) -> str:
-        return value.astimezone(tz).isoformat()
+        return site_time(value, tz).isoformat()
 
     def month_name(value: datetime) -> str:
-        local = value.astimezone(tz)
+        local = site_time(value, tz)
         return format_date(local.date(), format="LLLL y", locale=locale).capitalize()
 
     env.filters["month_name"] = month_name
