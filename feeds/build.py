@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from feeds.config import Config
 from feeds.corpus import (
@@ -29,6 +29,7 @@ from feeds.db import snapshot
 from feeds.db.schema import open_readonly
 from feeds.delta import scope_of
 from feeds.errors import SeedError
+from feeds.links import IdForm
 from feeds.media import Image
 from feeds.model import Article, Block, Meta
 from feeds.outputs import Output, make_key
@@ -97,6 +98,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
     warnings = (*corpus.warnings, *image_warnings)
     sequence = dict(previous.sequence) if previous else db.load_publication_order(conn)
     published_before = set(sequence)
+    id_form = _id_form(conn, bool(published_before))
     for entry in reversed(entries):  # entries are newest first: new ones join in date order
         sequence.setdefault(entry.id, len(sequence) + 1_000_000_000)
     publisher = Publisher(config.paths.out)
@@ -126,7 +128,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
     planned: set[str] = set()
     try:
         todo: list[Output] = []
-        for item in plan(config, entries, store, sequence, images, rendering, scope):
+        for item in plan(config, entries, store, sequence, images, rendering, scope, id_form):
             if isinstance(item, str):
                 planned.add(item)
                 continue
@@ -209,6 +211,21 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
         unsettled=corpus.unsettled,
         warnings=warnings,
     )
+
+
+def _id_form(conn: sqlite3.Connection, has_published: bool) -> IdForm:
+    """How this site's feed ids are made: recorded on its first build and never changed.
+
+    A state that published before the form was recorded keeps host-only ids: readers
+    know its articles by them.
+    """
+    form = db.get_meta(conn, "id_form")
+    if form in ("path", "host"):
+        return cast(IdForm, form)
+    chosen: IdForm = "host" if has_published else "path"
+    with db.transaction(conn):
+        db.set_meta(conn, "id_form", chosen)
+    return chosen
 
 
 class Store:

@@ -9,6 +9,7 @@ from functools import partial
 from feeds import __version__
 from feeds.config import Config
 from feeds.errors import SeedError
+from feeds.links import IdForm
 from feeds.media import Image
 from feeds.model import Bodies, Entry, Meta
 from feeds.outputs import Output, make_key
@@ -80,12 +81,14 @@ def plan(
     images: Mapping[str, Image],
     fingerprint: str,
     scope: Scope | None = None,
+    id_form: IdForm = "path",
 ) -> Iterator[Planned]:
     """Pages, feeds (site, tags, sections, archives), discovery files and copied media.
 
     Rendering is lazy: the caller renders only outputs whose key changed. With a scope,
     outputs outside it come as bare paths (so the caller still knows they are planned).
     fingerprint is fingerprint_of(config), which the caller has already computed.
+    id_form is how the site's feed ids are made (recorded in the state: feeds.links.IdForm).
     """
     from feeds import discovery
     from feeds.groups import collect_groups
@@ -95,7 +98,7 @@ def plan(
     groups = collect_groups(entries)
     yield from Pages(config, fingerprint, bodies).outputs(entries, groups, images, scope)
 
-    feeds = Syndication(config, images, fingerprint, bodies)
+    feeds = Syndication(config, images, fingerprint, bodies, id_form)
     site = config.site
     home = Channel(site.title, site.description, "", "", "feed")
     archives, newest_archive, unarchived = feeds.archive_outputs(

@@ -15,7 +15,7 @@ from feeds import __version__
 from feeds.config import Config
 from feeds.content import blocks_to_html
 from feeds.dates import site_time
-from feeds.links import absolute, relative, tag_uri
+from feeds.links import IdForm, absolute, relative, tag_uri
 from feeds.media import Image
 from feeds.model import Bodies, Entry
 from feeds.outputs import Output, make_key
@@ -57,8 +57,10 @@ class Syndication:
         images: Mapping[str, Image],
         fingerprint: str,
         bodies: Bodies,
+        id_form: IdForm = "path",
     ) -> None:
         self.bodies = bodies
+        self.id_form = id_form
         self.config = config
         self.images = images
         self.fingerprint = fingerprint
@@ -66,9 +68,13 @@ class Syndication:
     def _key(self, *parts: str, entries: Sequence[Entry]) -> str:
         return make_key(
             self.fingerprint,
+            self.id_form,
             *parts,
             *(e.meta.key + e.slug + repr(self.images.get(e.id)) for e in entries),
         )
+
+    def _id(self, specific: str) -> str:
+        return tag_uri(self.config.site, specific, self.id_form)
 
     def outputs(
         self,
@@ -159,7 +165,7 @@ class Syndication:
         fg = FeedGenerator()
         fg.load_extension("dc", atom=False, rss=True)
         fg.load_extension("media", atom=True, rss=True)
-        fg.id(tag_uri(site, channel.id_suffix))
+        fg.id(self._id(channel.id_suffix))
         fg.title(channel.title)
         fg.subtitle(channel.description)  # RSS <description> as well
         fg.language(site.language)
@@ -181,8 +187,8 @@ class Syndication:
         site = self.config.site
         article = entry.article
         fe = fg.add_entry(order="append")  # feedgen prepends by default
-        fe.id(tag_uri(site, article.id))
-        fe.guid(tag_uri(site, article.id), permalink=False)
+        fe.id(self._id(article.id))
+        fe.guid(self._id(article.id), permalink=False)
         fe.title(article.title)
         fe.link(href=absolute(site, entry.path), rel="alternate", type="text/html")
         when = site_time(article.date, site.tz)
@@ -288,7 +294,7 @@ class Syndication:
             article = entry.article
             when = site_time(article.date, tz).isoformat()
             item: dict[str, object] = {
-                "id": tag_uri(site, article.id),
+                "id": self._id(article.id),
                 "url": absolute(site, entry.path),
                 "title": article.title,
                 "summary": article.summary or article.title,
