@@ -34,7 +34,7 @@ from feeds.media import Image
 from feeds.model import Article, Block, Meta
 from feeds.outputs import Output, make_key
 from feeds.parallel import fork_map, workers_available
-from feeds.plan import fingerprint_of, plan, resolve_images
+from feeds.plan import fingerprint_of, newest_first, plan, resolve_images
 from feeds.progress import progress
 from feeds.publish import Publisher, Staged
 from feeds.seeds import Scan, is_young, scan
@@ -101,6 +101,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
     id_form = _id_form(conn, bool(published_before))
     for entry in reversed(entries):  # entries are newest first: new ones join in date order
         sequence.setdefault(entry.id, len(sequence) + 1_000_000_000)
+    entries = newest_first(entries, sequence)
     publisher = Publisher(config.paths.out)
     interrupted = db.get_meta(conn, "build_open") == "1"
     if interrupted:

@@ -64,6 +64,17 @@ def resolve_images(
     return images, tuple(warnings)
 
 
+def newest_first(entries: Iterable[Entry], sequence: Mapping[str, int]) -> list[Entry]:
+    """The order of every list and feed: newest first by date; among articles of the same
+    date (a day's articles without a time are all at 00:00), the one published later
+    first; then by stem. `sequence` is the order of first publication (id -> number).
+
+    Feed readers sort by date and can only guess between equal ones; the site's own
+    pages and feeds, at least, show a day's articles in the order they came out.
+    """
+    return sorted(entries, key=lambda e: (e.meta.stamp, sequence[e.id], e.id), reverse=True)
+
+
 def fingerprint_of(config: Config) -> str:
     """What every page and feed depends on besides the articles."""
     from feeds.templating import templates_fingerprint

@@ -134,7 +134,9 @@ class Syndication:
                 current="atom.xml",
                 is_archive=True,
             )
-            newest_first = tuple(sorted(page, key=lambda e: (e.meta.stamp, e.id), reverse=True))
+            newest_first = tuple(
+                sorted(page, key=lambda e: (e.meta.stamp, sequence[e.id], e.id), reverse=True)
+            )
             key = self._key("archive", repr(links), entries=newest_first)
             outputs.append(
                 Output(path, key, self._archive_renderer(channel, path, newest_first, links))
