@@ -28,7 +28,7 @@ class SiteConfig:
     language: str = "en"
     timezone: str = "UTC"
     author: str = "feeds"
-    description: str = "Latest articles"
+    description: str = ""  # empty: "Latest articles" in the site's language (labels.toml)
     id_year: int = 2000
 
     @property

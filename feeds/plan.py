@@ -105,13 +105,15 @@ def plan(
     from feeds.groups import collect_groups
     from feeds.site import Pages
     from feeds.syndication import Channel, Syndication
+    from feeds.templating import site_description
 
     groups = collect_groups(entries)
     yield from Pages(config, fingerprint, bodies).outputs(entries, groups, images, scope)
 
     feeds = Syndication(config, images, fingerprint, bodies, id_form)
     site = config.site
-    home = Channel(site.title, site.description, "", "", "feed")
+    description = site_description(config)
+    home = Channel(site.title, description, "", "", "feed")
     archives, newest_archive, unarchived = feeds.archive_outputs(
         home,
         entries,
@@ -123,7 +125,7 @@ def plan(
     for group in groups:
         channel = Channel(
             group.feed_title(site.title),
-            site.description,
+            description,
             group.prefix,
             group.prefix,
             f"{group.kind}/{group.slug}",

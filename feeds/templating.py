@@ -72,7 +72,11 @@ def make_env(config: Config) -> jinja2.Environment:
     env.filters["month_name"] = month_name
     env.filters["tag_page"] = lambda name: f"tags/{group_slug(name)}/"
     env.tests["paged_tag"] = lambda name: bool(group_slug(name))  # '!!!' has no page
-    env.globals["t"] = labels(config)
+    words = labels(config)
+    env.globals["t"] = words
+    env.globals["description"] = site_description(config)
+    env.filters["articles"] = lambda n: plural(config, words, "articles", n)
+    env.globals["xsl_months"] = xsl_months(locale)
     env.filters["date_long"] = date_long
     env.filters["date_short"] = date_short
     env.filters["iso"] = iso
@@ -89,6 +93,33 @@ def labels(config: Config) -> dict[str, str]:
                 table.setdefault(language, {}).update(words)
     language = config.site.language.split("-")[0].lower()
     return {**table.get("en", {}), **table.get(language, {})}
+
+
+def site_description(config: Config) -> str:
+    """site.description, else the default one in the site's language."""
+    return config.site.description or labels(config).get("description", "")
+
+
+def plural(config: Config, words: dict[str, str], key: str, count: int) -> str:
+    """'{n} articles' in the site's language, in the plural form CLDR gives for count."""
+    from babel import Locale
+
+    form = Locale.parse(babel_locale(config.site.language)).plural_form(count)
+    pattern = words.get(f"{key}_{form}") or words.get(f"{key}_other", "{n}")
+    return pattern.replace("{n}", str(count))
+
+
+def xsl_months(locale: str) -> tuple[bool, list[tuple[str, str]]]:
+    """For feed.xsl, which shows feed dates in the page's language but cannot call Babel:
+    whether the month comes first in a long date, and (RFC 822 abbreviation, the month's
+    name as a long date writes it) for each month."""
+    from babel import Locale
+
+    place = Locale.parse(locale)
+    names = place.months["format"]["wide"]
+    english = ("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec").split()
+    month_first = place.date_formats["long"].pattern.lstrip("'").startswith(("M", "L"))
+    return month_first, [(english[n - 1], str(names[n])) for n in range(1, 13)]
 
 
 def _bytecode_cache(config: Config) -> jinja2.BytecodeCache | None:
