@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import jinja2
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
+RFC822_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def template_dirs(config: Config) -> list[Path]:
@@ -117,7 +118,7 @@ def xsl_months(locale: str) -> tuple[bool, list[tuple[str, str]]]:
 
     place = Locale.parse(locale)
     names = place.months["format"]["wide"]
-    english = ("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec").split()
+    english = RFC822_MONTHS
     month_first = place.date_formats["long"].pattern.lstrip("'").startswith(("M", "L"))
     return month_first, [(english[n - 1], str(names[n])) for n in range(1, 13)]
 
