@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from feeds import discovery
 from feeds.config import Config
@@ -30,11 +30,12 @@ from feeds.db import snapshot
 from feeds.db.schema import open_readonly
 from feeds.delta import scope_of
 from feeds.errors import SeedError
+from feeds.links import IdForm
 from feeds.media import Image
 from feeds.model import Article, Block, Meta
 from feeds.outputs import Output, make_key
 from feeds.parallel import fork_map, workers_available
-from feeds.plan import fingerprint_of, plan, resolve_images
+from feeds.plan import fingerprint_of, newest_first, plan, resolve_images
 from feeds.progress import progress
 from feeds.publish import Publisher, Staged
 from feeds.seeds import Scan, is_young, scan
@@ -56,6 +57,8 @@ class BuildResult:
     skipped: tuple[SeedError, ...]
     next_due: datetime | None
     unsettled: tuple[str, ...] = field(default=())
+    # Published with something cut or dropped: reported, and counted by --strict.
+    warnings: tuple[SeedError, ...] = field(default=())
 
 
 def build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResult:
@@ -92,11 +95,14 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
     known_slugs = dict(previous.slugs) if previous else db.load_slugs(conn)
     store = Store(conn, config.paths.state)
     entries, slugs = entries_for(live, known_slugs, corpus.articles, store.article, corpus.bases)
-    images = resolve_images(config, entries)
+    images, image_warnings = resolve_images(config, (e.meta for e in entries))
+    warnings = (*corpus.warnings, *image_warnings)
     sequence = dict(previous.sequence) if previous else db.load_publication_order(conn)
     published_before = set(sequence)
+    id_form = _id_form(conn, bool(published_before))
     for entry in reversed(entries):  # entries are newest first: new ones join in date order
         sequence.setdefault(entry.id, len(sequence) + 1_000_000_000)
+    entries = newest_first(entries, sequence)
     publisher = Publisher(config.paths.out)
     interrupted = db.get_meta(conn, "build_open") == "1"
     if interrupted:
@@ -127,7 +133,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
     planned: set[str] = set()
     try:
         todo: list[Output] = []
-        for item in plan(config, entries, store, sequence, images, rendering, scope):
+        for item in plan(config, entries, store, sequence, images, rendering, scope, id_form):
             if isinstance(item, str):
                 planned.add(item)
                 continue
@@ -171,6 +177,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
                     "next_due": next_due.isoformat() if next_due else None,
                     "published": len(entries),
                     "skipped": [[e.path, e.reason] for e in corpus.errors],
+                    "warnings": [[e.path, e.reason] for e in warnings],
                     "unsettled": list(corpus.unsettled),
                     "media": _media_signature(images),
                     "folders": publisher.folder_times(
@@ -207,7 +214,23 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
         skipped=corpus.errors,
         next_due=next_due,
         unsettled=corpus.unsettled,
+        warnings=warnings,
     )
+
+
+def _id_form(conn: sqlite3.Connection, has_published: bool) -> IdForm:
+    """How this site's feed ids are made: recorded on its first build and never changed.
+
+    A state that published before the form was recorded keeps host-only ids: readers
+    know its articles by them.
+    """
+    form = db.get_meta(conn, "id_form")
+    if form in ("path", "host"):
+        return cast(IdForm, form)
+    chosen: IdForm = "host" if has_published else "path"
+    with db.transaction(conn):
+        db.set_meta(conn, "id_form", chosen)
+    return chosen
 
 
 class Store:
@@ -299,6 +322,7 @@ def _unchanged_since_last_build(
         skipped=tuple(SeedError(path, reason) for path, reason in last["skipped"]),
         next_due=datetime.fromisoformat(last["next_due"]) if last["next_due"] else None,
         unsettled=tuple(last["unsettled"]),
+        warnings=tuple(SeedError(path, reason) for path, reason in last.get("warnings", [])),
     )
 
 

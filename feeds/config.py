@@ -32,7 +32,8 @@ class SiteConfig:
     language: str = field(default="en", metadata=check.language())
     timezone: str = field(default="UTC", metadata=check.timezone())
     author: str = field(default="feeds", metadata=check.text(1, 200, "a name"))
-    description: str = field(default="Latest articles", metadata=check.text(0, 2000))
+    # Empty: "Latest articles" in the site's language (labels.toml).
+    description: str = field(default="", metadata=check.text(0, 2000))
     id_year: int = field(default=2000, metadata=check.whole(1000, 2999, "a year"))
 
     @property

@@ -12,13 +12,14 @@ from operator import attrgetter
 
 from feeds import __version__
 from feeds.config import Config
+from feeds.dates import site_time
 from feeds.db import manifest as db
 from feeds.errors import SeedError
 from feeds.model import Article, Entry, Loader, Meta, SeedRow, stamp_of
 from feeds.outputs import make_key
 from feeds.parallel import fork_map, workers_available
 from feeds.progress import progress
-from feeds.reader import READER_REVISION
+from feeds.reader import READER_REVISION, Limits
 from feeds.seeds import Scan, SeedFile, read_article, read_bytes, scan, settle
 from feeds.slugs import assign_slugs, make_slug
 
@@ -35,18 +36,31 @@ class Corpus:
     changed: tuple[str, ...]  # paths whose bytes were read again
     removed: tuple[str, ...]
     unsettled: tuple[str, ...]
+    # Published articles with something cut or dropped (feeds.reader.Limits, bad image):
+    # reported like errors and counted by `check` and `--strict`.
+    warnings: tuple[SeedError, ...] = ()
 
 
 def parse_fingerprint(config: Config) -> str:
     """What parsing depends on besides the file's bytes; a change invalidates the manifest."""
     return make_key(
-        __version__, str(READER_REVISION), config.site.timezone, str(config.seeds.max_bytes)
+        __version__,
+        str(READER_REVISION),
+        config.site.timezone,
+        str(config.seeds.max_bytes),
+        repr(limits_of(config)),
     )
+
+
+def limits_of(config: Config) -> Limits:
+    """The reader's limits from the seeds settings."""
+    seeds = config.seeds
+    return Limits(tags=seeds.max_tags, title=seeds.max_title, summary=seeds.max_summary)
 
 
 def meta_of(article: Article, sha256: str, tz: tzinfo) -> Meta:
     """The planning view of an article whose file has the given hash."""
-    local = article.date.astimezone(tz)
+    local = site_time(article.date, tz)  # the month its pages show
     return Meta(
         article.id,
         article.source,
@@ -56,6 +70,7 @@ def meta_of(article: Article, sha256: str, tz: tzinfo) -> Meta:
         article.image,
         article.draft,
         f"{sha256}:{article.source}",
+        article.warnings,
     )
 
 
@@ -147,6 +162,7 @@ def read_corpus(
     ordered = tuple(row for row in slots if row is not None)
     removed = tuple(sorted(known.keys() - {seed.rel for seed in found.files}))
     metas: list[Meta] = []
+    warnings: list[SeedError] = []
     owner: dict[str, str] = {}
     for row in ordered:
         meta = row.meta
@@ -158,6 +174,7 @@ def read_corpus(
             continue
         owner[meta.id] = row.rel
         metas.append(meta)
+        warnings.extend(SeedError(row.rel, warning) for warning in meta.warnings)
     return Corpus(
         ordered,
         tuple(metas),
@@ -167,6 +184,7 @@ def read_corpus(
         tuple(seed.rel for seed in stale),
         removed,
         tuple(seed.rel for seed in moving),
+        tuple(warnings),
     )
 
 
@@ -232,7 +250,7 @@ def _read_row(
                 seed.rel, seed.size, seed.mtime_ns, seed.inode, sha, None, previous.error
             )
             return row, None
-        full = read_article(seed, data, config.site.tz)
+        full = read_article(seed, data, config.site.tz, limits_of(config))
         body = db.body_to_json(full.blocks)  # a string pickles far faster than blocks
         article = dataclasses.replace(full, blocks=())
     except SeedError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
@@ -49,8 +50,28 @@ _FORMS = (
 )
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2999  # published dates, in site time (see site_time)
+
+
 class DateError(ValueError):
     """A date that cannot be read; the message says why."""
+
+
+def site_time(when: datetime, tz: tzinfo) -> datetime:
+    """when in the site timezone, with its UTC offset rounded to whole minutes.
+
+    Before standard time, zones kept local mean time (Kyiv: +02:02:04), and neither RFC
+    3339 nor RFC 822 can write seconds in an offset. The instant stays the same; only
+    the wall time shown moves by those seconds, and always later (the offset is rounded
+    up), so that an article at midnight stays on its day. Every published date goes
+    through here.
+    """
+    local = when.astimezone(tz)
+    offset = local.utcoffset()
+    if offset is None or not offset.seconds % 60:
+        return local
+    minutes = math.ceil(offset.total_seconds() / 60)
+    return when.astimezone(timezone(timedelta(minutes=minutes)))
 
 
 def parse_date_prefix(value: str, tz: tzinfo) -> tuple[datetime, str]:
@@ -99,6 +120,11 @@ def _to_datetime(match: re.Match[str], tz: tzinfo) -> datetime:
         raise DateError(f"invalid date {shown!r}: year outside 1000-2999")
     if when.tzinfo is None:
         when = _localize(when, tz)
+    # Checked in site time, where it is published: 1000-01-01T00:00+14:00 is year 999 in UTC.
+    if not FIRST_YEAR <= site_time(when, tz).year <= LAST_YEAR:
+        raise DateError(
+            f"invalid date {shown!r}: outside {FIRST_YEAR}-{LAST_YEAR} in the site timezone"
+        )
     return when
 
 

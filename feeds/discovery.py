@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import lxml.etree
 
 from feeds.config import Config
+from feeds.dates import site_time
 from feeds.groups import Group
 from feeds.links import absolute
 from feeds.model import Entry
@@ -54,7 +55,7 @@ def _location(
     lxml.etree.SubElement(item, f"{{{SITEMAP_NS}}}loc").text = absolute(config.site, path)
     if when is not None:
         lastmod = lxml.etree.SubElement(item, f"{{{SITEMAP_NS}}}lastmod")
-        lastmod.text = when.astimezone(config.site.tz).isoformat()
+        lastmod.text = site_time(when, config.site.tz).isoformat()
 
 
 def _xml(root: lxml.etree._Element) -> bytes:

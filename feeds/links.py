@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
+from urllib.parse import urlsplit
 
 from feeds.config import SiteConfig
 
@@ -26,12 +28,23 @@ def root_prefix(page: str) -> str:
     return "../" * page.count("/")
 
 
-def tag_uri(site: SiteConfig, specific: str) -> str:
-    """An RFC 4151 tag: URI on the site's host; stable as long as the host is.
+IdForm = Literal["path", "host"]
+"""How a site's tag: ids are made, recorded in the state once it publishes: "path" (the
+base_url's path is part of them, so two sites on one host never share an id) or "host"
+(the host alone: what sites that published before "path" existed keep for ever)."""
 
-    ASCII characters an IRI may not hold (space, quotes, angle brackets...) are
-    percent-encoded; letters of any script stay as they are.
+
+def tag_uri(site: SiteConfig, specific: str, form: IdForm = "path") -> str:
+    """An RFC 4151 tag: URI for the site; stable as long as its host (and path) are.
+
+    `tag:example.org,2000:news/STEM` for a site under /news/; a site at the root of its
+    host has `tag:example.org,2000:STEM` in either form. ASCII characters an IRI may not
+    hold (space, quotes, angle brackets...) are percent-encoded; letters of any script
+    stay as they are.
     """
+    if form == "path":
+        folder = urlsplit(site.base_url).path.strip("/")
+        specific = f"{folder}/{specific}" if folder else specific
     return f"tag:{site.host},{site.id_year}:{_IRI_UNSAFE.sub(_percent, specific)}"
 
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlsplit
 
 from feeds.config import Config
+from feeds.errors import SeedError
 from feeds.links import absolute
 from feeds.model import Article, Meta
-
-log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".svg")
 
@@ -29,7 +27,11 @@ class Image:
 
 
 def resolve_image(config: Config, article: Article | Meta) -> Image | None:
-    """The article's `image` header as an Image; None (with a warning) when unusable."""
+    """The article's `image` header as an Image; None when it has none.
+
+    An unusable one raises SeedError: the article is published without it, and the
+    reason is reported (and counted) like a skipped file's.
+    """
     value = article.image.strip()
     if not value:
         return None
@@ -38,21 +40,16 @@ def resolve_image(config: Config, article: Article | Meta) -> Image | None:
     if scheme in ("http", "https"):
         return Image(url=value, mime=mime)
     if scheme or value.startswith("/") or "\\" in value:
-        log.warning(
-            "%s: image %r is neither an http(s) URL nor a file next to the seed",
-            article.source,
-            value,
+        raise SeedError(
+            article.source, f"image {value!r} is neither an http(s) URL nor a file next to the seed"
         )
-        return None
     pure = PurePosixPath(article.source).parent / value
     root = config.paths.seeds.resolve()
     source = (root / pure).resolve()
     if root not in source.parents or not source.is_file():
-        log.warning("%s: image %r not found inside the seeds folder", article.source, value)
-        return None
+        raise SeedError(article.source, f"image {value!r} not found inside the seeds folder")
     if source.suffix.lower() not in IMAGE_SUFFIXES:
-        log.warning("%s: image %r is not an image file", article.source, value)
-        return None
+        raise SeedError(article.source, f"image {value!r} is not an image file")
     path = f"media/{article.id}/{source.name}"
     url = absolute(config.site, quote(path))
     return Image(url=url, mime=mime, length=source.stat().st_size, source=source, path=path)

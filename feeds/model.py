@@ -34,6 +34,7 @@ class Article:
     lang: str = ""
     slug_hint: str = ""
     draft: bool = False
+    warnings: tuple[str, ...] = ()  # what was cut or dropped: published, and reported
 
     @property
     def section(self) -> str:
@@ -57,6 +58,7 @@ class Meta(NamedTuple):
     image: str
     draft: bool
     key: str  # content key: changes whenever the seed's bytes or its path change
+    warnings: tuple[str, ...] = ()  # the Article's warnings, reported on every build
 
     @property
     def date(self) -> datetime:

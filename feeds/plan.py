@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
 from feeds import __version__
 from feeds.config import Config
+from feeds.errors import SeedError
+from feeds.links import IdForm
 from feeds.media import Image
-from feeds.model import Bodies, Entry
+from feeds.model import Bodies, Entry, Meta
 from feeds.outputs import Output, make_key
 
 
@@ -41,17 +43,36 @@ Planned = Output | str
 """An output to check (and render if its key changed), or the path of one left as it is."""
 
 
-def resolve_images(config: Config, entries: Sequence[Entry]) -> dict[str, Image]:
-    """The usable image of every entry that names one, by article id."""
+def resolve_images(
+    config: Config, metas: Iterable[Meta]
+) -> tuple[dict[str, Image], tuple[SeedError, ...]]:
+    """The usable image of every article that names one, by article id; and a warning for
+    each image that cannot be used (the article goes out without it)."""
     from feeds.media import resolve_image
 
     images: dict[str, Image] = {}
-    for entry in entries:
-        if entry.meta.image:
-            image = resolve_image(config, entry.meta)
+    warnings: list[SeedError] = []
+    for meta in metas:
+        if meta.image:
+            try:
+                image = resolve_image(config, meta)
+            except SeedError as exc:
+                warnings.append(exc)
+                continue
             if image is not None:
-                images[entry.id] = image
-    return images
+                images[meta.id] = image
+    return images, tuple(warnings)
+
+
+def newest_first(entries: Iterable[Entry], sequence: Mapping[str, int]) -> list[Entry]:
+    """The order of every list and feed: newest first by date; among articles of the same
+    date (a day's articles without a time are all at 00:00), the one published later
+    first; then by stem. `sequence` is the order of first publication (id -> number).
+
+    Feed readers sort by date and can only guess between equal ones; the site's own
+    pages and feeds, at least, show a day's articles in the order they came out.
+    """
+    return sorted(entries, key=lambda e: (e.meta.stamp, sequence[e.id], e.id), reverse=True)
 
 
 def fingerprint_of(config: Config) -> str:
@@ -71,24 +92,28 @@ def plan(
     images: Mapping[str, Image],
     fingerprint: str,
     scope: Scope | None = None,
+    id_form: IdForm = "path",
 ) -> Iterator[Planned]:
     """Pages, feeds (site, tags, sections, archives), discovery files and copied media.
 
     Rendering is lazy: the caller renders only outputs whose key changed. With a scope,
     outputs outside it come as bare paths (so the caller still knows they are planned).
     fingerprint is fingerprint_of(config), which the caller has already computed.
+    id_form is how the site's feed ids are made (recorded in the state: feeds.links.IdForm).
     """
     from feeds import discovery
     from feeds.groups import collect_groups
     from feeds.site import Pages
     from feeds.syndication import Channel, Syndication
+    from feeds.templating import site_description
 
     groups = collect_groups(entries)
     yield from Pages(config, fingerprint, bodies).outputs(entries, groups, images, scope)
 
-    feeds = Syndication(config, images, fingerprint, bodies)
+    feeds = Syndication(config, images, fingerprint, bodies, id_form)
     site = config.site
-    home = Channel(site.title, site.description, "", "", "feed")
+    description = site_description(config)
+    home = Channel(site.title, description, "", "", "feed")
     archives, newest_archive, unarchived = feeds.archive_outputs(
         home,
         entries,
@@ -100,7 +125,7 @@ def plan(
     for group in groups:
         channel = Channel(
             group.feed_title(site.title),
-            site.description,
+            description,
             group.prefix,
             group.prefix,
             f"{group.kind}/{group.slug}",

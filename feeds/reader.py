@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from dataclasses import dataclass
 from datetime import UTC, tzinfo
 
 from feeds.dates import DateError, parse_date_prefix
@@ -11,10 +12,12 @@ from feeds.errors import SeedError
 from feeds.model import Article, Block, BlockKind
 
 # Bump when parsing changes, so cached parses in existing state databases are redone.
-READER_REVISION = 3
+READER_REVISION = 4
 KEYS = ("date", "title", "author", "tags", "summary", "image", "lang", "slug", "draft")
 TITLE_MAX = 110
 HEADING_MAX = 100
+TAG_MAX = 100  # characters of one tag: it names a folder and a feed
+SLUG_HINT_MAX = 200  # characters of a slug header looked at (a slug keeps 80)
 
 _COLON_HEADER = re.compile(r"\s*([A-Za-z]+)\s*:\s*(.*)$")
 _SPACE_HEADER = re.compile(r"\s*(" + "|".join(KEYS) + r")(?:\s+(.*))?$")
@@ -31,6 +34,29 @@ _SENTENCE_END = re.compile(r"[.!?…](?=\s|$)")
 _END_PUNCTUATION = ".,;:!?…"
 _QUOTE_START = ("— ", "– ", "- ", "> ", "—", "–")
 _LEGACY = ["cp1251", "koi8_u", "cp1252", "iso8859_5", "mac_cyrillic"]
+# Invisible format characters that only ever hide or reorder text in a title, tag or author:
+# bidi embeddings, overrides, isolates and marks, zero-width space, word joiner and
+# invisible operators, BOM, Mongolian vowel separator, interlinear annotation marks.
+# ZWJ/ZWNJ (emoji sequences, Persian) and the soft hyphen stay inside visible text.
+_INVISIBLE = re.compile(
+    "[\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]"
+)
+_NOTHING_VISIBLE = re.compile("[\\s\u00ad\u200c\u200d\u034f]*")
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_URL_UNSAFE = re.compile(r"[\s\"'<>\\`{}|^]")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one article may carry (seeds.max_tags, max_title, max_summary); the excess is
+    cut and reported, so that no seed can make a build slow or a feed huge."""
+
+    tags: int = 20
+    title: int = 200
+    summary: int = 1000
+
+
+DEFAULT_LIMITS = Limits()
 
 
 def decode(data: bytes) -> str:
@@ -69,8 +95,14 @@ def _decode_legacy(data: bytes) -> str:
     return data.decode(encoding, errors="replace")
 
 
-def parse(source: str, stem: str, text: str, tz: tzinfo) -> Article:
-    """Parse decoded seed text into an Article; SeedError says what is wrong."""
+def parse(
+    source: str, stem: str, text: str, tz: tzinfo, limits: Limits = DEFAULT_LIMITS
+) -> Article:
+    """Parse decoded seed text into an Article; SeedError says what is wrong.
+
+    What exceeds the limits is cut, and each cut is one of the Article's warnings: the
+    article is published, and the warning is reported like a skipped file.
+    """
     lines = text.split("\n")
     header, body_lines = _split_header(source, lines)
     if "date" not in header:
@@ -82,28 +114,76 @@ def parse(source: str, stem: str, text: str, tz: tzinfo) -> Article:
     if lead:
         body_lines.insert(0, lead)
     blocks = _blocks(body_lines)
-    title = _clean(header.get("title", ""))
+    warnings: list[str] = []
+    title = _visible(header.get("title", ""))
     lead_text = blocks[0].text if blocks else ""
     if not title:
         if not lead_text:
             raise SeedError(source, "no title and no text")
-        title = derive_title(lead_text)
+        title = _visible(derive_title(lead_text))
         if not title:
             raise SeedError(source, "no title: the lead has no words to make one; add a title line")
+    title = _capped(title, limits.title, "title", "seeds.max_title", warnings)
+    summary = _visible(header.get("summary", ""))
+    if summary:
+        summary = _capped(summary, limits.summary, "summary", "seeds.max_summary", warnings)
+    else:
+        # A derived summary is cut quietly: a long first paragraph is no mistake.
+        summary = shorten(_visible(_first_paragraph(blocks)), limits.summary)
     return Article(
         id=stem,
         source=source,
         date=when,
         title=title,
-        summary=_clean(header.get("summary", "")) or lead_text,
+        summary=summary,
         blocks=tuple(blocks),
-        author=_clean(header.get("author", "")),
-        tags=_tags(header.get("tags", "")),
-        image=_clean(header.get("image", "")),
-        lang=_clean(header.get("lang", "")),
-        slug_hint=_clean(header.get("slug", "")),
+        author=_capped(_visible(header.get("author", "")), limits.title, "author", "", warnings),
+        tags=_tags(header.get("tags", ""), limits.tags, warnings),
+        image=_image(header.get("image", ""), warnings),
+        lang=_clean(header.get("lang", ""))[:35],  # BCP 47 tags are short
+        slug_hint=_clean(header.get("slug", "")[: SLUG_HINT_MAX * 4])[:SLUG_HINT_MAX],
         draft=_draft(source, header.get("draft")),
+        warnings=tuple(warnings),
     )
+
+
+def _first_paragraph(blocks: list[Block]) -> str:
+    """The summary SPEC 2 derives: the first paragraph of text (not a heading or quote)."""
+    for block in blocks:
+        if block.kind == "p":
+            return block.text
+    return blocks[0].text if blocks else ""
+
+
+def _capped(text: str, limit: int, what: str, key: str, warnings: list[str]) -> str:
+    """text cut on a word boundary to limit characters, with a warning when it was longer."""
+    if len(text) <= limit:
+        return text
+    setting = f" ({key})" if key else ""
+    warnings.append(f"{what} is {len(text)} characters, cut to {limit}{setting}")
+    return shorten(text, limit)
+
+
+def _visible(text: str) -> str:
+    """Whitespace collapsed and invisible format characters removed; '' when nothing
+    visible is left (a title of zero-width spaces is no title)."""
+    text = _clean(_INVISIBLE.sub("", text))
+    return "" if _NOTHING_VISIBLE.fullmatch(text) else text
+
+
+def _image(value: str, warnings: list[str]) -> str:
+    """The image header: a file next to the seed or an http(s) URL that needs no escaping."""
+    value = value.strip()
+    scheme = _URL_SCHEME.match(value)
+    if scheme is None or len(scheme.group(0)) == 2:  # no scheme, or a drive letter (C:)
+        return value
+    if scheme.group(0).lower() not in ("http:", "https:"):
+        warnings.append(f"image {value[:80]!r} is not an http(s) URL; no image")
+        return ""
+    if _URL_UNSAFE.search(value):
+        warnings.append(f"image URL {value[:80]!r} holds spaces or quotes; no image")
+        return ""
+    return value
 
 
 def _split_header(source: str, lines: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -195,12 +275,22 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def _tags(value: str) -> tuple[str, ...]:
+def _tags(value: str, limit: int, warnings: list[str]) -> tuple[str, ...]:
+    """The distinct tags, at most limit of them, each at most TAG_MAX characters."""
     seen: dict[str, str] = {}
-    for tag in value.split(","):
-        tag = _clean(tag)
-        if tag and tag.casefold() not in seen:
-            seen[tag.casefold()] = tag
+    extra = 0
+    for raw in value.split(","):
+        tag = _visible(raw)
+        if not tag or tag.casefold() in seen:
+            continue
+        if len(seen) >= limit:
+            extra += 1
+            continue
+        if len(tag) > TAG_MAX:
+            tag = _capped(tag, TAG_MAX, "a tag", "", warnings)
+        seen.setdefault(tag.casefold(), tag)
+    if extra:
+        warnings.append(f"{limit + extra} tags, the last {extra} dropped (seeds.max_tags {limit})")
     return tuple(seen.values())
 
 

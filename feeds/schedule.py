@@ -238,7 +238,7 @@ class Daemon:
         self._failures = 0
         self._last_error = ""
         self._once("due", self._due_job, built.next_due)
-        for error in built.skipped:
+        for error in (*built.skipped, *built.warnings):
             if (error.path, error.reason) not in self._reported:
                 self._reported.add((error.path, error.reason))
                 log.warning("%s/%s: %s", self.seeds_label, error.path, error.reason)

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from feeds.errors import SeedError
 from feeds.model import Article
-from feeds.reader import decode, parse
+from feeds.reader import DEFAULT_LIMITS, Limits, decode, parse
 
 SUFFIXES = (".txt", ".md")
 SETTLE_SECONDS = 1.0
@@ -257,7 +257,9 @@ def read_bytes(seed: SeedFile, max_bytes: int) -> bytes:
     return data
 
 
-def read_article(seed: SeedFile, data: bytes, tz: tzinfo) -> Article:
+def read_article(
+    seed: SeedFile, data: bytes, tz: tzinfo, limits: Limits = DEFAULT_LIMITS
+) -> Article:
     """Decode and parse one seed's bytes into an Article."""
     if not data.strip():
         raise SeedError(seed.rel, "empty file")
@@ -265,4 +267,4 @@ def read_article(seed: SeedFile, data: bytes, tz: tzinfo) -> Article:
         text = decode(data)
     except ValueError as exc:
         raise SeedError(seed.rel, str(exc)) from None
-    return parse(seed.rel, seed.stem, text, tz)
+    return parse(seed.rel, seed.stem, text, tz, limits)

@@ -14,7 +14,8 @@ from markupsafe import escape
 from feeds import __version__
 from feeds.config import Config
 from feeds.content import blocks_to_html
-from feeds.links import absolute, relative, tag_uri
+from feeds.dates import site_time
+from feeds.links import IdForm, absolute, relative, tag_uri
 from feeds.media import Image
 from feeds.model import Bodies, Entry
 from feeds.outputs import Output, make_key
@@ -56,8 +57,10 @@ class Syndication:
         images: Mapping[str, Image],
         fingerprint: str,
         bodies: Bodies,
+        id_form: IdForm = "path",
     ) -> None:
         self.bodies = bodies
+        self.id_form = id_form
         self.config = config
         self.images = images
         self.fingerprint = fingerprint
@@ -65,9 +68,13 @@ class Syndication:
     def _key(self, *parts: str, entries: Sequence[Entry]) -> str:
         return make_key(
             self.fingerprint,
+            self.id_form,
             *parts,
             *(e.meta.key + e.slug + repr(self.images.get(e.id)) for e in entries),
         )
+
+    def _id(self, specific: str) -> str:
+        return tag_uri(self.config.site, specific, self.id_form)
 
     def outputs(
         self,
@@ -127,7 +134,9 @@ class Syndication:
                 current="atom.xml",
                 is_archive=True,
             )
-            newest_first = tuple(sorted(page, key=lambda e: (e.meta.stamp, e.id), reverse=True))
+            newest_first = tuple(
+                sorted(page, key=lambda e: (e.meta.stamp, sequence[e.id], e.id), reverse=True)
+            )
             key = self._key("archive", repr(links), entries=newest_first)
             outputs.append(
                 Output(path, key, self._archive_renderer(channel, path, newest_first, links))
@@ -147,8 +156,8 @@ class Syndication:
         """The feed's last change: the newest article's date (never the wall clock)."""
         tz = self.config.site.tz
         if entries:
-            return max(e.date for e in entries).astimezone(tz)
-        return datetime(self.config.site.id_year, 1, 1, tzinfo=UTC).astimezone(tz)
+            return site_time(max(e.date for e in entries), tz)
+        return site_time(datetime(self.config.site.id_year, 1, 1, tzinfo=UTC), tz)
 
     def _generator(
         self, channel: Channel, entries: Sequence[Entry], self_path: str, mime: str
@@ -158,7 +167,7 @@ class Syndication:
         fg = FeedGenerator()
         fg.load_extension("dc", atom=False, rss=True)
         fg.load_extension("media", atom=True, rss=True)
-        fg.id(tag_uri(site, channel.id_suffix))
+        fg.id(self._id(channel.id_suffix))
         fg.title(channel.title)
         fg.subtitle(channel.description)  # RSS <description> as well
         fg.language(site.language)
@@ -180,11 +189,11 @@ class Syndication:
         site = self.config.site
         article = entry.article
         fe = fg.add_entry(order="append")  # feedgen prepends by default
-        fe.id(tag_uri(site, article.id))
-        fe.guid(tag_uri(site, article.id), permalink=False)
+        fe.id(self._id(article.id))
+        fe.guid(self._id(article.id), permalink=False)
         fe.title(article.title)
         fe.link(href=absolute(site, entry.path), rel="alternate", type="text/html")
-        when = article.date.astimezone(site.tz)
+        when = site_time(article.date, site.tz)
         fe.published(when)
         fe.updated(when)
         fe.pubDate(when)
@@ -195,8 +204,9 @@ class Syndication:
         author = article.author or site.author
         fe.author({"name": author})
         fe.dc.dc_creator(author)
-        for tag in article.tags:
-            fe.category(term=tag, label=tag)
+        if article.tags:
+            # In one call: feedgen rebuilds its whole category list on each one.
+            fe.category([{"term": tag, "label": tag} for tag in article.tags])
         image = self.images.get(article.id)
         if image is not None:
             if image.source is not None:
@@ -284,9 +294,9 @@ class Syndication:
         items = []
         for entry in entries:
             article = entry.article
-            when = article.date.astimezone(tz).isoformat()
+            when = site_time(article.date, tz).isoformat()
             item: dict[str, object] = {
-                "id": tag_uri(site, article.id),
+                "id": self._id(article.id),
                 "url": absolute(site, entry.path),
                 "title": article.title,
                 "summary": article.summary or article.title,

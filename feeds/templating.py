@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feeds.config import Config
+from feeds.dates import site_time
 from feeds.groups import group_slug
 
 if TYPE_CHECKING:
     import jinja2
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
+RFC822_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def template_dirs(config: Config) -> list[Path]:
@@ -52,26 +54,30 @@ def make_env(config: Config) -> jinja2.Environment:
         return str(format_time(time(hour, minute), format="short", locale=locale))
 
     def date_long(value: datetime) -> str:
-        local = value.astimezone(tz)
+        local = site_time(value, tz)
         text = _date(local.date(), "long")
         if local.hour or local.minute:
             text += ", " + _time(local.hour, local.minute)
         return text
 
     def date_short(value: datetime) -> str:
-        return _date(value.astimezone(tz).date(), "medium")
+        return _date(site_time(value, tz).date(), "medium")
 
     def iso(value: datetime) -> str:
-        return value.astimezone(tz).isoformat()
+        return site_time(value, tz).isoformat()
 
     def month_name(value: datetime) -> str:
-        local = value.astimezone(tz)
+        local = site_time(value, tz)
         return format_date(local.date(), format="LLLL y", locale=locale).capitalize()
 
     env.filters["month_name"] = month_name
     env.filters["tag_page"] = lambda name: f"tags/{group_slug(name)}/"
     env.tests["paged_tag"] = lambda name: bool(group_slug(name))  # '!!!' has no page
-    env.globals["t"] = labels(config)
+    words = labels(config)
+    env.globals["t"] = words
+    env.globals["description"] = site_description(config)
+    env.filters["articles"] = lambda n: plural(config, words, "articles", n)
+    env.globals["xsl_months"] = xsl_months(locale)
     env.filters["date_long"] = date_long
     env.filters["date_short"] = date_short
     env.filters["iso"] = iso
@@ -88,6 +94,33 @@ def labels(config: Config) -> dict[str, str]:
                 table.setdefault(language, {}).update(words)
     language = config.site.language.split("-")[0].lower()
     return {**table.get("en", {}), **table.get(language, {})}
+
+
+def site_description(config: Config) -> str:
+    """site.description, else the default one in the site's language."""
+    return config.site.description or labels(config).get("description", "")
+
+
+def plural(config: Config, words: dict[str, str], key: str, count: int) -> str:
+    """'{n} articles' in the site's language, in the plural form CLDR gives for count."""
+    from babel import Locale
+
+    form = Locale.parse(babel_locale(config.site.language)).plural_form(count)
+    pattern = words.get(f"{key}_{form}") or words.get(f"{key}_other", "{n}")
+    return pattern.replace("{n}", str(count))
+
+
+def xsl_months(locale: str) -> tuple[bool, list[tuple[str, str]]]:
+    """For feed.xsl, which shows feed dates in the page's language but cannot call Babel:
+    whether the month comes first in a long date, and (RFC 822 abbreviation, the month's
+    name as a long date writes it) for each month."""
+    from babel import Locale
+
+    place = Locale.parse(locale)
+    names = place.months["format"]["wide"]
+    english = RFC822_MONTHS
+    month_first = place.date_formats["long"].pattern.lstrip("'").startswith(("M", "L"))
+    return month_first, [(english[n - 1], str(names[n])) for n in range(1, 13)]
 
 
 def _bytecode_cache(config: Config) -> jinja2.BytecodeCache | None:

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import Site
-from tests.support_web import BASE, build, make_site, parse_html
+from tests.support_web import BASE, NOW, build, make_site, parse_html
 
 LOCAL_URL = BASE + "media/metro/photo.png"
 REMOTE_URL = "https://cdn.example.net/pictures/bridge.jpg"
@@ -123,4 +123,23 @@ def test_image_outside_the_seeds_folder_is_never_copied(
     build(site)
     assert "secret.png" in capsys.readouterr().err
     assert not (site.out / "media").exists()
+    assert "image" not in _json_item(site, "Метро")
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("nowhere.png", "image 'nowhere.png' not found inside the seeds folder"),
+        ("javascript:alert(1)", "image 'javascript:alert(1)' is not an http(s) URL; no image"),
+        ('https://x.org/"a.png', "image URL 'https://x.org/\"a.png' holds spaces or quotes"),
+    ],
+)
+def test_image_warnings_are_seed_lines_counted_by_check_and_strict(
+    site: Site, capsys: pytest.CaptureFixture[str], value: str, reason: str
+) -> None:
+    site.seed("a.txt", f"date 2026-02-10\ntitle Метро\nimage: {value}\n\nТекст.\n")
+    assert site.main("build", "--now", NOW, "--strict") == 3
+    assert site.main("check", "--now", NOW) == 3
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and all(line.startswith(f"seeds/a.txt: {reason}") for line in lines)
     assert "image" not in _json_item(site, "Метро")

@@ -216,7 +216,7 @@ def render_site(items: list[Article], suffix: str) -> tuple[list[Entry], dict[st
     entries, _ = entries_for(metas, {}, {a.source: a for a in items}, None)
     # The order of first publication (build.py keeps it in the state database).
     order = {e.id: number for number, e in enumerate(reversed(entries))}
-    images = resolve_images(CONFIG, entries)
+    images, _ = resolve_images(CONFIG, (e.meta for e in entries))
     outputs = plan(
         CONFIG, entries, lambda article: article.blocks, order, images, fingerprint_of(CONFIG)
     )

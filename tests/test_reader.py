@@ -373,3 +373,69 @@ def test_any_bytes_give_an_article_with_a_title_or_a_seed_error(data: bytes) -> 
         assert "\n" not in str(exc)
         return
     assert article.title.strip()
+
+
+# Summary and metadata hygiene (issues 14.7, 13.11) ----------------------------------------------
+
+
+def test_summary_is_the_first_paragraph_not_a_heading() -> None:
+    article = read(
+        "date 2026-02-20\n\n# Про що говорили\n\nПрезиденти обговорили оборону.\n\nДалі.", "a"
+    )
+    assert article.title == "Про що говорили"
+    assert article.summary == "Президенти обговорили оборону."
+
+
+def test_summary_skips_a_subheading_and_a_quote_before_the_first_paragraph() -> None:
+    article = read("date 2026-02-20\n\n## Розділ\n\n### Підрозділ\n\nТекст статті.\n")
+    assert article.summary == "Текст статті."
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["\u202eevil\u202c", "\u2066a\u2069b", "\ufeffTitle", "\u200bTitle\u200e"],
+)
+def test_bidi_and_invisible_controls_are_stripped_from_titles(title: str) -> None:
+    article = read(f"date 2026-02-20\ntitle {title}\nauthor \u202eЯ\ntags \u2067x\u2069\n\nТекст.")
+    assert not any(0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069 for c in article.title)
+    assert "\ufeff" not in article.title and "\u200b" not in article.title
+    assert article.author == "Я" and article.tags == ("x",)
+
+
+def test_a_title_of_invisible_characters_falls_back_to_the_lead() -> None:
+    article = read(
+        "date 2026-02-20\ntitle \u200b\u200f\u2060\u00ad\n\nСправжній заголовок статті тут."
+    )
+    assert article.title == "Справжній заголовок статті тут"
+
+
+def test_a_tag_of_invisible_characters_is_dropped() -> None:
+    article = read("date 2026-02-20\ntags один, \u200b\u202e, два\n\nТекст.")
+    assert article.tags == ("один", "два")
+
+
+def test_emoji_joiners_inside_visible_text_stay() -> None:
+    article = read("date 2026-02-20\ntitle Сім'я 👩\u200d👩\u200d👧\n\nТекст.")
+    assert "\u200d" in article.title
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "javascript:alert(1)",
+        "data:image/png;base64,AAAA",
+        'https://x.org/a".jpg',
+        "https://x.org/a b.jpg",
+        "https://x.org/<a>.jpg",
+    ],
+)
+def test_image_that_is_not_a_clean_http_url_is_dropped_with_a_warning(value: str) -> None:
+    article = read(f"date 2026-02-20\nimage {value}\n\nТекст.")
+    assert article.image == ""
+    assert len(article.warnings) == 1 and "image" in article.warnings[0]
+
+
+@pytest.mark.parametrize("value", ["https://x.org/a.jpg", "pic.jpg", "img/pic.png"])
+def test_clean_image_values_are_kept(value: str) -> None:
+    article = read(f"date 2026-02-20\nimage {value}\n\nТекст.")
+    assert article.image == value and article.warnings == ()

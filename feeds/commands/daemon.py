@@ -49,7 +49,7 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
         log.debug("another feeds process holds the lock; nothing to do")
         return EXIT_OK
     built = result.build
-    for error in built.skipped:
+    for error in (*built.skipped, *built.warnings):
         ctx.report(error)
     log.info(
         "published %d articles (%d new), wrote %d files, removed %d",

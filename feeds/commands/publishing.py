@@ -14,6 +14,7 @@ from feeds.corpus import publishable, read_corpus
 from feeds.db.schema import connect, migrate
 from feeds.errors import ConfigError
 from feeds.notices import lock_wait_notice
+from feeds.plan import resolve_images
 from feeds.publish import locked
 
 log = logging.getLogger("feeds")
@@ -31,7 +32,7 @@ def cmd_build(args: argparse.Namespace, ctx: Context) -> int:
             result = _locked_build(scratch, ctx)
     else:
         result = _locked_build(ctx.config, ctx)
-    for error in result.skipped:
+    for error in (*result.skipped, *result.warnings):
         ctx.report(error)
     log.info(
         "published %d articles (%d new), wrote %d files, removed %d",
@@ -42,7 +43,8 @@ def cmd_build(args: argparse.Namespace, ctx: Context) -> int:
     )
     for rel in result.unsettled:
         log.info("%s/%s is still being written; left for the next run", ctx.seeds_label, rel)
-    return EXIT_SKIPPED if result.skipped and args.strict else EXIT_OK
+    flagged = result.skipped or result.warnings
+    return EXIT_SKIPPED if flagged and args.strict else EXIT_OK
 
 
 def _locked_build(config: Config, ctx: Context) -> BuildResult:
@@ -55,23 +57,28 @@ def _locked_build(config: Config, ctx: Context) -> BuildResult:
 
 
 def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
-    """Read every seed as a build would, publish nothing; exit 3 when any would be skipped."""
+    """Read every seed as a build would, publish nothing; exit 3 when any would be skipped
+    or published with a warning (something cut or dropped)."""
     conn = sqlite3.connect(":memory:", isolation_level=None)
     migrate(conn)
     corpus = read_corpus(ctx.config, conn)
     live, _next_due = publishable(corpus.metas, ctx.now)
-    for error in corpus.errors:
+    _images, image_warnings = resolve_images(ctx.config, corpus.metas)
+    warnings = (*corpus.warnings, *image_warnings)
+    for error in (*corpus.errors, *warnings):
         ctx.report(error)
     drafts = sum(1 for meta in corpus.metas if meta.draft)
     log.info(
-        "%d seeds readable: %d publishable now, %d drafts, %d held back until due; %d skipped",
+        "%d seeds readable: %d publishable now, %d drafts, %d held back until due; %d skipped"
+        ", %d warnings",
         len(corpus.metas),
         len(live),
         drafts,
         len(corpus.metas) - len(live) - drafts,
         len(corpus.errors),
+        len(warnings),
     )
-    return EXIT_SKIPPED if corpus.errors else EXIT_OK
+    return EXIT_SKIPPED if corpus.errors or warnings else EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:

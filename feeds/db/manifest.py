@@ -77,6 +77,7 @@ def article_to_json(article: Article) -> str:
             article.lang,
             article.slug_hint,
             article.draft,
+            article.warnings,
         ],
         ensure_ascii=False,
     )
@@ -84,8 +85,8 @@ def article_to_json(article: Article) -> str:
 
 def article_from_json(text: str) -> Article:
     """The inverse of article_to_json."""
-    aid, source, date, title, summary, author, tags, image, lang, slug_hint, draft = json.loads(
-        text
+    aid, source, date, title, summary, author, tags, image, lang, slug_hint, draft, *rest = (
+        json.loads(text)
     )
     return Article(
         aid,
@@ -100,6 +101,7 @@ def article_from_json(text: str) -> Article:
         lang,
         slug_hint,
         draft,
+        tuple(rest[0]) if rest else (),
     )
 
 

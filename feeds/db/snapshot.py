@@ -18,7 +18,7 @@ from pathlib import Path
 
 from feeds.model import Meta, SeedRow
 
-FORMAT = 2  # bump when the layout of what is saved changes
+FORMAT = 3  # bump when the layout of what is saved changes
 
 
 @dataclass(frozen=True)

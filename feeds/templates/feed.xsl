@@ -35,7 +35,11 @@ a { color: #0b57d0; }
 <xsl:for-each select="item">
 <div class="item">
 <h2><a href="{link}"><xsl:value-of select="title"/></a></h2>
-<p class="date"><xsl:value-of select="pubDate"/></p>
+<p class="date"><xsl:call-template name="long-date">
+  <xsl:with-param name="day" select="number(substring(pubDate, 6, 2))"/>
+  <xsl:with-param name="month" select="string-length(substring-before('JanFebMarAprMayJunJulAugSepOctNovDec', substring(pubDate, 9, 3))) div 3 + 1"/>
+  <xsl:with-param name="year" select="substring(pubDate, 13, 4)"/>
+</xsl:call-template></p>
 <p><xsl:call-template name="html-as-text"><xsl:with-param name="html" select="description"/></xsl:call-template></p>
 </div>
 </xsl:for-each>
@@ -47,10 +51,33 @@ a { color: #0b57d0; }
 <xsl:for-each select="atom:entry">
 <div class="item">
 <h2><a href="{atom:link[@rel='alternate']/@href}"><xsl:value-of select="atom:title"/></a></h2>
-<p class="date"><xsl:value-of select="substring(atom:published, 1, 10)"/></p>
+<p class="date"><xsl:call-template name="long-date">
+  <xsl:with-param name="day" select="number(substring(atom:published, 9, 2))"/>
+  <xsl:with-param name="month" select="number(substring(atom:published, 6, 2))"/>
+  <xsl:with-param name="year" select="substring(atom:published, 1, 4)"/>
+</xsl:call-template></p>
 <p><xsl:call-template name="html-as-text"><xsl:with-param name="html" select="atom:summary"/></xsl:call-template></p>
 </div>
 </xsl:for-each>
+</xsl:template>
+
+<!-- A date in the page's language. XSLT 1.0 has no locale data: the build writes the
+     language's month names (Babel, as the pages use) into this stylesheet. -->
+{% set month_first, months = xsl_months %}
+<xsl:template name="long-date">
+<xsl:param name="day"/>
+<xsl:param name="month"/>
+<xsl:param name="year"/>
+<xsl:variable name="name"><xsl:choose>
+{% for _abbr, name in months %}
+<xsl:when test="$month = {{ loop.index }}">{{ name }}</xsl:when>
+{% endfor %}
+</xsl:choose></xsl:variable>
+{% if month_first %}
+<xsl:value-of select="concat($name, ' ', $day, ', ', $year)"/>
+{% else %}
+<xsl:value-of select="concat($day, ' ', $name, ' ', $year)"/>
+{% endif %}
 </xsl:template>
 
 <!-- A description / summary is escaped HTML of plain text. Undo markupsafe's escaping (< > " ' &)
