@@ -32,8 +32,8 @@ from feeds.db import snapshot
 from feeds.db.schema import open_readonly
 from feeds.delta import scope_of
 from feeds.errors import SeedError
-from feeds.media import Image
-from feeds.model import Article, Block, Meta
+from feeds.media import local_image
+from feeds.model import Article, Block, Entry, Meta
 from feeds.outputs import Output, make_key
 from feeds.parallel import fork_map, workers_available
 from feeds.plan import fingerprint_of, plan, resolve_images
@@ -197,7 +197,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
                     "published": len(entries),
                     "skipped": [[e.path, e.reason] for e in (*corpus.errors, *refused)],
                     "unsettled": list(corpus.unsettled),
-                    "media": _media_signature(config.paths.seeds, images),
+                    "media": _media_signature(config.paths.seeds, entries),
                     "folders": publisher.folder_times(
                         sorted({path.rpartition("/")[0] for path in planned})
                     ),
@@ -381,19 +381,23 @@ def _present(publisher: Publisher, tracked: Mapping[str, str], last: Mapping[str
     return publisher.listing()
 
 
-def _media_signature(seeds: Path, images: Mapping[str, Image]) -> list[list[str | int]]:
-    """[path inside the seeds folder, size, mtime_ns] of every local image the site shows."""
-    return _media_signature_now(seeds, [[i.source, 0, 0] for i in images.values() if i.source])
+def _media_signature(seeds: Path, entries: Sequence[Entry]) -> list[list[str | int]]:
+    """[path inside the seeds folder, size, mtime_ns] of every local image an article
+    names, [path, -1, -1] for one missing or refused: an image that comes back, goes or
+    changes shows in pages and feeds."""
+    wanted = {source for entry in entries if (source := local_image(entry.meta)) is not None}
+    return _media_signature_now(seeds, [[source, -1, -1] for source in wanted])
 
 
 def _media_signature_now(seeds: Path, last: list[list[str | int]]) -> list[list[str | int]]:
-    """The same images' [path, size, mtime_ns] as they are now (missing or refused ones
-    dropped), read as every file under the seeds folder is (feeds.safe_open)."""
+    """The same images' [path, size, mtime_ns] as they are now, read as every file under
+    the seeds folder is (feeds.safe_open)."""
     now: list[list[str | int]] = []
     for path, _size, _mtime in last:
         try:
             st = stat_file(seeds, str(path))
         except SeedError:
+            now.append([path, -1, -1])
             continue
         now.append([path, st.st_size, st.st_mtime_ns])
     return sorted(now)

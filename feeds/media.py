@@ -35,6 +35,15 @@ class Image:
     path: str = ""  # publish-folder path of a copied local file
 
 
+def local_image(article: Article | Meta) -> str | None:
+    """The path inside the seeds folder of the article's image, when its header names a
+    local file (None for none, a URL, or a value that cannot be one)."""
+    value = article.image.strip()
+    if not value or urlsplit(value).scheme or value.startswith("/") or "\\" in value:
+        return None
+    return str(PurePosixPath(article.source).parent / value)
+
+
 def resolve_image(config: Config, article: Article | Meta) -> Image | None:
     """The article's `image` header as an Image; None (with a warning) when unusable.
 
@@ -55,7 +64,8 @@ def resolve_image(config: Config, article: Article | Meta) -> Image | None:
             value,
         )
         return None
-    source = str(PurePosixPath(article.source).parent / value)
+    source = local_image(article)
+    assert source is not None
     try:
         length = stat_file(config.paths.seeds, source).st_size
     except SeedError as exc:
