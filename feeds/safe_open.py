@@ -193,8 +193,6 @@ def _parts(rel: str) -> list[str] | None:
 
 
 def _reason(exc: OSError) -> str:
-    if exc.errno == errno.ENOENT:
-        return "file not found"
     if exc.errno == errno.ENXIO:
         return "not a regular file"  # a socket
     if exc.errno == errno.ENOTDIR:

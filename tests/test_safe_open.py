@@ -128,7 +128,7 @@ def test_a_socket_a_device_and_a_folder_are_refused(root: Path) -> None:
     assert refusal(Path("/dev"), "null") == "not a regular file"  # a character device
     assert refusal(root, "sub") == "is a folder, not a file"
     assert refusal(root, "a.txt/more") == "a folder on its path is a file"
-    assert refusal(root, "missing.txt") == "file not found"
+    assert refusal(root, "missing.txt") == "cannot read: No such file or directory"
 
 
 def test_a_file_over_the_limit_is_refused_from_its_size(root: Path) -> None:
@@ -181,7 +181,8 @@ def test_a_read_gives_the_real_file_inside_or_one_refusal(
     (outside / "d").mkdir(parents=True)
     (outside / "secret").write_bytes(b"SECRET")
     (outside / "d" / "x").write_bytes(b"SECRET")
-    for rel, (kind, target) in layout.items():
+    for rel in sorted(layout, key=lambda name: name.count("/")):  # folders before their files
+        kind, target = layout[rel]
         if rel.startswith("d/") and layout["d"][0] != "folder":
             continue  # "d" is not a real folder in this layout
         path = root / rel
