@@ -7,14 +7,17 @@ import hashlib
 import json
 import logging
 import os
+import signal
 import sqlite3
+import threading
 import time
 from array import array
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Iterator, Mapping, Sequence, Set
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from feeds import discovery
 from feeds.config import Config
@@ -31,13 +34,14 @@ from feeds.db.schema import open_readonly
 from feeds.delta import scope_of
 from feeds.errors import SeedError
 from feeds.links import IdForm
-from feeds.media import Image
-from feeds.model import Article, Block, Meta
+from feeds.media import local_image
+from feeds.model import Article, Block, Entry, Meta
 from feeds.outputs import Output, make_key
 from feeds.parallel import fork_map, workers_available
 from feeds.plan import fingerprint_of, newest_first, plan, resolve_images
 from feeds.progress import progress
 from feeds.publish import Publisher, Staged
+from feeds.safe_open import stat_file
 from feeds.seeds import Scan, is_young, scan
 
 log = logging.getLogger(__name__)
@@ -61,6 +65,15 @@ class BuildResult:
     warnings: tuple[SeedError, ...] = field(default=())
 
 
+UNKNOWN_KEY = "?"  # the key of an output being replaced: no render key is ever equal to it
+
+
+class Interrupted(SystemExit):
+    """SIGTERM during a build: raised (like KeyboardInterrupt for SIGINT) so that the
+    build removes its temp files on the way out; the process then exits 143 (128 + 15),
+    as after Ctrl-C it exits 130."""
+
+
 def build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResult:
     """Bring the publish folder up to date with the seeds as of `now`."""
     # A build allocates one object per article and frees them all at the end; the cyclic
@@ -68,10 +81,44 @@ def build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResul
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build(config, now, conn)
+        with _sigterm_raises():
+            return _build(config, now, conn)
     finally:
         if collecting:
             gc.enable()
+
+
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Turn SIGTERM into Interrupted for the build, when it runs in the main thread and
+    nobody else handles SIGTERM (the watch daemon does, and builds in its own threads)."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL
+    ):
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Interrupted(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back while a failed build cleans up (a second Ctrl-C must
+    not cut the cleanup short); they are delivered afterwards."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResult:
@@ -128,33 +175,17 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
     note = discovery.robots_note(config)
     if scope is None and note is not None:  # full builds only: said once, not on every run
         log.warning("%s", note)
-    db.set_meta(conn, "build_open", "1")
-    written_keys: dict[str, str] = {}
     planned: set[str] = set()
-    try:
-        todo: list[Output] = []
-        for item in plan(config, entries, store, sequence, images, rendering, scope, id_form):
-            if isinstance(item, str):
-                planned.add(item)
-                continue
-            planned.add(item.path)
-            if tracked.get(item.path) != item.key or item.path not in present:
-                todo.append(item)
-        stale = sorted(path for path in tracked if path not in planned)
-        replaced = [output.path for output in todo if output.path in tracked]
-        if replaced or stale:
-            with db.transaction(conn):
-                # Forget the keys of what is about to be replaced: a build killed among
-                # the renames leaves them unknown, so the next one renders them again.
-                db.save_outputs(conn, {}, [*replaced, *stale])
-        _render_all(todo, publisher)
-        written_keys.update((output.path, output.key) for output in todo)
-        for path in stale:
-            publisher.remove(path)
-        publisher.commit()
-    except BaseException:
-        publisher.abort()
-        raise
+    todo: list[Output] = []
+    for item in plan(config, entries, store, sequence, images, rendering, scope, id_form):
+        if isinstance(item, str):
+            planned.add(item)
+            continue
+        planned.add(item.path)
+        if tracked.get(item.path) != item.key or item.path not in present:
+            todo.append(item)
+    stale = sorted(path for path in tracked if path not in planned)
+    written_keys, refused = _write(conn, publisher, todo, stale, out_dir)
     new = tuple(e.id for e in entries if e.id not in published_before)
     new_slugs = {aid: slug for aid, slug in slugs.items() if aid not in known_slugs}
     token = snapshot.new_token(db.get_meta(conn, "snapshot_token"))
@@ -162,9 +193,6 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
         db.save_slugs(conn, new_slugs)
         fresh = set(new)
         db.mark_published(conn, sorted((e.date, e.id) for e in entries if e.id in fresh), now)
-        if db.get_meta(conn, "out_dir") != out_dir:
-            db.clear_outputs(conn)  # another publish folder: its files are not ours to track
-            db.set_meta(conn, "out_dir", out_dir)
         db.save_outputs(conn, written_keys, stale)
         db.set_meta(conn, "build_open", "0")
         db.set_meta(conn, "snapshot_token", token)
@@ -173,13 +201,14 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
             "last_build",
             json.dumps(
                 {
-                    "signature": signature,
+                    # A refused image copy was left unwritten: the next build tries again.
+                    "signature": "" if refused else signature,
                     "next_due": next_due.isoformat() if next_due else None,
                     "published": len(entries),
-                    "skipped": [[e.path, e.reason] for e in corpus.errors],
+                    "skipped": [[e.path, e.reason] for e in (*corpus.errors, *refused)],
                     "warnings": [[e.path, e.reason] for e in warnings],
                     "unsettled": list(corpus.unsettled),
-                    "media": _media_signature(images),
+                    "media": _media_signature(config.paths.seeds, entries),
                     "folders": publisher.folder_times(
                         sorted({path.rpartition("/")[0] for path in planned})
                     ),
@@ -211,7 +240,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
         new=new,
         written=tuple(publisher.written),
         removed=tuple(stale),
-        skipped=corpus.errors,
+        skipped=(*corpus.errors, *refused),
         next_due=next_due,
         unsettled=corpus.unsettled,
         warnings=warnings,
@@ -231,6 +260,44 @@ def _id_form(conn: sqlite3.Connection, has_published: bool) -> IdForm:
     with db.transaction(conn):
         db.set_meta(conn, "id_form", chosen)
     return chosen
+
+
+def _write(
+    conn: sqlite3.Connection,
+    publisher: Publisher,
+    todo: Sequence[Output],
+    stale: Sequence[str],
+    out_dir: str,
+) -> tuple[dict[str, str], list[SeedError]]:
+    """Render and publish todo, then remove stale files; the keys written and the image
+    copies refused.
+
+    The outputs table never claims less than what is on disk: before anything is staged,
+    every path about to be written is recorded with an unknown key, and stale paths stay
+    recorded until their files are gone (the caller forgets them with the new keys). So
+    whatever moment a build is killed at, the next one knows every file it may have left:
+    it writes them again or removes them (and sweeps the temp files).
+    """
+    db.set_meta(conn, "build_open", "1")
+    if todo or db.get_meta(conn, "out_dir") != out_dir:
+        with db.transaction(conn):
+            if db.get_meta(conn, "out_dir") != out_dir:
+                db.clear_outputs(conn)  # another publish folder: its files are not ours
+                db.set_meta(conn, "out_dir", out_dir)
+            db.save_outputs(conn, dict.fromkeys((o.path for o in todo), UNKNOWN_KEY), ())
+    try:
+        refused = _render_all(todo, publisher)
+        publisher.commit()  # pages that no longer link to the stale files come first
+        for path in stale:
+            publisher.remove(path)
+        publisher.commit()
+    except BaseException:
+        with _signals_held():
+            publisher.abort()
+            publisher.sweep()  # temp files that worker processes staged, too
+        raise
+    written = {o.path: o.key for o in todo if o.path not in refused}
+    return written, list(refused.values())
 
 
 class Store:
@@ -302,14 +369,14 @@ def _unchanged_since_last_build(
     the same, no held-back article has fallen due, and every output is still there.
     """
     last = _last_build(conn)
-    if not last or last["signature"] != signature:
-        return None
+    if not last or last["signature"] != signature or db.get_meta(conn, "build_open") == "1":
+        return None  # changed, or the build after last_build was killed: it must repair
     if last["next_due"] is not None and datetime.fromisoformat(last["next_due"]) <= now:
         return None
     tracked = db.load_outputs(conn)
     if not _present(Publisher(config.paths.out), tracked, last) >= tracked.keys():
         return None
-    if last.get("media") != _media_signature_now(last.get("media", [])):
+    if last.get("media") != _media_signature_now(config.paths.seeds, last.get("media", [])):
         return None  # an image file changed: its size shows in pages and feeds
     wall_now = _wall_clock()
     if last["unsettled"] or any(is_young(seed, wall_now) for seed in found.files):
@@ -342,42 +409,68 @@ def _present(publisher: Publisher, tracked: Mapping[str, str], last: Mapping[str
     return publisher.listing()
 
 
-def _media_signature(images: Mapping[str, Image]) -> list[list[str | int]]:
-    """[path, size, mtime_ns] of every local image the site shows."""
-    signature: list[list[str | int]] = []
-    for image in images.values():
-        if image.source is not None:
-            st = image.source.stat()
-            signature.append([str(image.source), st.st_size, st.st_mtime_ns])
-    return sorted(signature)
+def _media_signature(seeds: Path, entries: Sequence[Entry]) -> list[list[str | int]]:
+    """[path inside the seeds folder, size, mtime_ns] of every local image an article
+    names, [path, -1, -1] for one missing or refused: an image that comes back, goes or
+    changes shows in pages and feeds."""
+    wanted = {source for entry in entries if (source := local_image(entry.meta)) is not None}
+    return _media_signature_now(seeds, [[source, -1, -1] for source in wanted])
 
 
-def _media_signature_now(last: list[list[str | int]]) -> list[list[str | int]]:
-    """The same images' [path, size, mtime_ns] as they are now (missing ones dropped)."""
+def _media_signature_now(seeds: Path, last: list[list[str | int]]) -> list[list[str | int]]:
+    """The same images' [path, size, mtime_ns] as they are now, read as every file under
+    the seeds folder is (feeds.safe_open)."""
     now: list[list[str | int]] = []
     for path, _size, _mtime in last:
         try:
-            st = os.stat(path)
-        except OSError:
+            st = stat_file(seeds, str(path))
+        except SeedError:
+            now.append([path, -1, -1])
             continue
         now.append([path, st.st_size, st.st_mtime_ns])
-    return now
+    return sorted(now)
 
 
-def _render_all(todo: Sequence[Output], publisher: Publisher) -> None:
-    """Render and stage every output in todo, spread over worker processes when many."""
+class Refusal(NamedTuple):
+    """An output a worker could not render because its source was refused (SeedError
+    itself does not survive pickling)."""
+
+    output: str
+    path: str
+    reason: str
+
+
+def _render_all(todo: Sequence[Output], publisher: Publisher) -> dict[str, SeedError]:
+    """Render and stage every output in todo, spread over worker processes when many;
+    the outputs whose source was refused (an image swapped for a symlink out), by path."""
+    refused: dict[str, SeedError] = {}
     workers = workers_available(len(todo), PARALLEL_THRESHOLD)
     with progress(len(todo), "file", "writing") as bar:
         if not workers:
             for output in todo:
-                publisher.write(output.path, output.render())
+                try:
+                    publisher.write(output.path, output.render())
+                except SeedError as exc:
+                    refused[output.path] = exc
                 bar.update(1)
-            return
+            return refused
 
-        def task(index: int) -> Staged | None:
+        def task(index: int) -> Staged | Refusal | None:
             output = todo[index]
-            return publisher.stage(output.path, output.render())
+            try:
+                data = output.render()
+            except SeedError as exc:
+                return Refusal(output.path, exc.path, exc.reason)
+            return publisher.stage(output.path, data)
 
-        for chunk in fork_map(task, len(todo), workers, chunk=200):
-            publisher.adopt(item for item in chunk if item is not None)
-            bar.update(len(chunk))
+        # closing(): an interrupt ends the pool (and its workers) before the caller
+        # sweeps their temp files.
+        with closing(fork_map(task, len(todo), workers, chunk=200)) as chunks:
+            for chunk in chunks:
+                for item in chunk:
+                    if isinstance(item, Refusal):
+                        refused[item.output] = SeedError(item.path, item.reason)
+                    elif item is not None:
+                        publisher.adopt([item])
+                bar.update(len(chunk))
+    return refused

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from operator import attrgetter
@@ -116,7 +117,7 @@ def read_corpus(
         known, articles = known_from_manifest(config, conn)
     if found is None:
         found = scan(config.paths.seeds, config.ignore_patterns)
-    _settled, moving = settle(found.files)
+    _settled, moving = settle(config.paths.seeds, found.files)
     errors = list(found.errors)
     unsettled = {seed.rel for seed in moving}
     # One pass in path order: a known, unchanged seed keeps its row; a moving one keeps its
@@ -138,8 +139,11 @@ def read_corpus(
         else:
             slots.append(row)
     batch: list[db.ManifestRow] = []
-    with progress(len(stale), "seed", "reading") as bar:
-        fresh_rows = _read_rows(config, stale, known)
+    # closing(): an interrupt ends the worker processes at once, not at interpreter exit.
+    with (
+        progress(len(stale), "seed", "reading") as bar,
+        closing(_read_rows(config, stale, known)) as fresh_rows,
+    ):
         for slot, (fresh, article, base) in zip(stale_slots, fresh_rows, strict=True):
             previous = get(fresh.rel)
             if article is not None:
@@ -204,7 +208,7 @@ def _seed_row(fresh: db.ManifestRow, article: Article | None, tz: tzinfo) -> See
 
 def _read_rows(
     config: Config, seeds: Sequence[SeedFile], known: Mapping[str, SeedRow]
-) -> Iterator[tuple[db.ManifestRow, Article | None, str]]:
+) -> Generator[tuple[db.ManifestRow, Article | None, str], None, None]:
     """Read and parse seeds, in worker processes when there are many.
 
     Each comes back as the manifest row to save and the Article read (None when the
@@ -221,8 +225,9 @@ def _read_rows(
     if not workers:
         yield from (task(position) for position in range(len(seeds)))
         return
-    for chunk in fork_map(task, len(seeds), workers, chunk=250):
-        yield from chunk
+    with closing(fork_map(task, len(seeds), workers, chunk=250)) as chunks:
+        for chunk in chunks:
+            yield from chunk
 
 
 def _save_rows(conn: sqlite3.Connection, rows: list[db.ManifestRow]) -> None:
@@ -242,7 +247,7 @@ def _read_row(
     error: str | None = None
     sha = ""
     try:
-        data = read_bytes(seed, config.seeds.max_bytes)
+        data = read_bytes(config.paths.seeds, seed, config.seeds.max_bytes)
         sha = hashlib.sha256(data).hexdigest()
         if previous is not None and previous.sha256 == sha:
             # Same bytes, new stat (touched, copied back): the stored article stands.

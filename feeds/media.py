@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlsplit
 
@@ -11,8 +12,13 @@ from feeds.config import Config
 from feeds.errors import SeedError
 from feeds.links import absolute
 from feeds.model import Article, Meta
+from feeds.outputs import Output, make_key
+from feeds.safe_open import read_file, stat_file
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".svg")
+
+
+MAX_IMAGE_BYTES = 64 * 2**20  # an image copy is held in memory once; nothing bigger is copied
 
 
 @dataclass(frozen=True)
@@ -22,15 +28,25 @@ class Image:
     url: str
     mime: str
     length: int = 0
-    source: Path | None = None
+    source: str | None = None  # a local file's path inside the seeds folder (as written)
     path: str = ""  # publish-folder path of a copied local file
+
+
+def local_image(article: Article | Meta) -> str | None:
+    """The path inside the seeds folder of the article's image, when its header names a
+    local file (None for none, a URL, or a value that cannot be one)."""
+    value = article.image.strip()
+    if not value or urlsplit(value).scheme or value.startswith("/") or "\\" in value:
+        return None
+    return str(PurePosixPath(article.source).parent / value)
 
 
 def resolve_image(config: Config, article: Article | Meta) -> Image | None:
     """The article's `image` header as an Image; None when it has none.
 
     An unusable one raises SeedError: the article is published without it, and the
-    reason is reported (and counted) like a skipped file's.
+    reason is reported (and counted) like a skipped file's. A local file is reached through
+    feeds.safe_open: inside the seeds folder, symlinks that stay inside followed, a regular file.
     """
     value = article.image.strip()
     if not value:
@@ -43,13 +59,35 @@ def resolve_image(config: Config, article: Article | Meta) -> Image | None:
         raise SeedError(
             article.source, f"image {value!r} is neither an http(s) URL nor a file next to the seed"
         )
-    pure = PurePosixPath(article.source).parent / value
-    root = config.paths.seeds.resolve()
-    source = (root / pure).resolve()
-    if root not in source.parents or not source.is_file():
-        raise SeedError(article.source, f"image {value!r} not found inside the seeds folder")
-    if source.suffix.lower() not in IMAGE_SUFFIXES:
+    source = local_image(article)
+    assert source is not None
+    try:
+        length = stat_file(config.paths.seeds, source).st_size
+    except SeedError as exc:
+        raise SeedError(
+            article.source, f"image {value!r} not found inside the seeds folder ({exc.reason})"
+        ) from None
+    name = PurePosixPath(value).name
+    if PurePosixPath(name).suffix.lower() not in IMAGE_SUFFIXES:
         raise SeedError(article.source, f"image {value!r} is not an image file")
-    path = f"media/{article.id}/{source.name}"
+    path = f"media/{article.id}/{name}"
     url = absolute(config.site, quote(path))
-    return Image(url=url, mime=mime, length=source.stat().st_size, source=source, path=path)
+    return Image(url=url, mime=mime, length=length, source=source, path=path)
+
+
+def copy_output(seeds: Path, image: Image) -> Output:
+    """The publish-folder copy of a local image, keyed by the file's size and time now
+    (an image can change while its seed does not). Rendering reads it again through
+    feeds.safe_open: a file swapped for a symlink out since is refused (SeedError)."""
+    assert image.source is not None
+    try:
+        st = stat_file(seeds, image.source)
+        key = make_key("media", image.source, str(st.st_size), str(st.st_mtime_ns))
+    except SeedError as exc:
+        key = make_key("media", image.source, "refused", exc.reason)
+    return Output(image.path, key, partial(image_bytes, seeds, image.source))
+
+
+def image_bytes(seeds: Path, source: str) -> bytes:
+    """A local image's bytes (SeedError when it left the folder or is not a file)."""
+    return read_file(seeds, source, MAX_IMAGE_BYTES, "the image limit")

@@ -10,7 +10,7 @@ from feeds import __version__
 from feeds.config import Config
 from feeds.errors import SeedError
 from feeds.links import IdForm
-from feeds.media import Image
+from feeds.media import Image, copy_output
 from feeds.model import Bodies, Entry, Meta
 from feeds.outputs import Output, make_key
 
@@ -136,14 +136,8 @@ def plan(
         yield from feeds.outputs(channel, group.entries)
 
     for image in images.values():
-        if image.source is None:
-            continue
-        st = image.source.stat()  # every time: an image can change while its seed does not
-        yield Output(
-            image.path,
-            make_key("media", str(image.source), str(st.st_size), str(st.st_mtime_ns)),
-            image.source.read_bytes,
-        )
+        if image.source is not None:
+            yield copy_output(config.paths.seeds, image)
 
     group_list = repr([(g.kind, g.slug, g.name) for g in groups])
     if discovery.robots_note(config) is None:

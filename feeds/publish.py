@@ -183,21 +183,47 @@ class Publisher:
         self._pending = []
 
     def abort(self) -> None:
-        """Drop staged files that were not renamed yet (their targets stay as they were)."""
+        """Drop staged files that were not renamed yet (their targets stay as they were),
+        and the folders made for them that are empty now."""
         for _, tmp, _ in self._pending:
-            _unlink(tmp)
+            with suppress(OSError):
+                tmp.unlink()
+            self.prune(tmp.parent)
         self._pending = []
 
     def remove(self, rel: str) -> None:
-        """Delete a file this tool wrote earlier and no longer produces."""
+        """Delete a file this tool wrote earlier and no longer produces, then the folders
+        that held it while they are empty (also when the file was already gone: a killed
+        build may have removed it and not yet its folder)."""
         path = safe_join(self.root, rel)
         try:
             path.unlink()
         except FileNotFoundError:
-            return
+            pass
         except OSError as exc:
             raise PublishError(f"{path}: cannot remove: {exc.strerror}") from None
-        self._dirs.add(path.parent)
+        else:
+            self._dirs.add(path.parent)
+        self.prune(path.parent)
+
+    def prune(self, folder: Path) -> None:
+        """Remove folder and then its parents while they are empty, never the publish
+        folder itself.
+
+        Only empty folders go (rmdir): a folder holding anything else, such as a file
+        of the user's that this tool never wrote, stays with it.
+        """
+        while folder != self.root and self.root in folder.parents:
+            try:
+                folder.rmdir()
+            except FileNotFoundError:
+                pass  # already gone: its parent may be empty all the same
+            except OSError:
+                return  # not empty (or not removable): it and its parents stay
+            self._made.discard(folder)
+            self._dirs.discard(folder)
+            self._dirs.add(folder.parent)
+            folder = folder.parent
 
     def listing(self) -> set[str]:
         """Every file in the publish folder, as relative paths."""
@@ -263,13 +289,17 @@ class Publisher:
         self._dirs.clear()
 
     def sweep(self) -> int:
-        """Delete temp files a killed build left behind; how many were found."""
+        """Delete temp files a killed or interrupted build left behind, and the folders
+        made for them that are empty now; how many were found. Failures are ignored:
+        this also runs on the way out of a failed build, which must keep its error."""
         found = 0
         for folder, _, names in os.walk(self.root):
             for name in names:
                 if name.startswith(TEMP_PREFIX) and name.endswith(".tmp"):
-                    _unlink(Path(folder) / name)
+                    with suppress(OSError):
+                        os.unlink(os.path.join(folder, name))
                     found += 1
+                    self.prune(Path(folder))
         return found
 
 

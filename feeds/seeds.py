@@ -16,6 +16,7 @@ from typing import NamedTuple
 from feeds.errors import SeedError
 from feeds.model import Article
 from feeds.reader import DEFAULT_LIMITS, Limits, decode, parse
+from feeds.safe_open import read_file, stat_file
 
 SUFFIXES = (".txt", ".md")
 SETTLE_SECONDS = 1.0
@@ -168,7 +169,11 @@ def _walk(
             continue
         files.append(make((rel, entry.path, st.st_size, st.st_mtime_ns, st.st_ino)))
     for rel, path in sorted(folders):  # in name order: a folder linked twice is walked as the first
-        real = Path(os.path.realpath(path))
+        try:
+            real = Path(os.path.realpath(path))
+        except OSError as exc:  # swapped while we looked (readlink of what is no link now)
+            errors.append(SeedError(rel, f"changed while being scanned: {exc.strerror}"))
+            continue
         if real not in seen_dirs:
             seen_dirs.add(real)
             _walk(Path(path), rel + "/", real_root, ignored, seen_dirs, files, errors)
@@ -176,7 +181,11 @@ def _walk(
 
 def _inside(entry: os.DirEntry[str], rel: str, real_root: Path, errors: list[SeedError]) -> bool:
     """Whether a symlink leads to something that exists inside the seeds folder."""
-    target = Path(os.path.realpath(entry.path))
+    try:
+        target = Path(os.path.realpath(entry.path))
+    except OSError as exc:  # swapped while we looked (readlink of what is no link now)
+        errors.append(SeedError(rel, f"changed while being scanned: {exc.strerror}"))
+        return False
     if target != real_root and real_root not in target.parents:
         errors.append(SeedError(rel, "symlink points outside the seeds folder"))
         return False
@@ -206,11 +215,13 @@ def is_young(seed: SeedFile, wall_now: float) -> bool:
 
 
 def settle(
+    root: Path,
     files: tuple[SeedFile, ...],
     wall_clock: Callable[[], float] = time.time,
     pause: Callable[[float], None] = time.sleep,
 ) -> tuple[tuple[SeedFile, ...], tuple[SeedFile, ...]]:
-    """Split files into (settled, still moving), re-checking the young ones after a pause."""
+    """Split files into (settled, still moving), re-checking the young ones after a pause
+    (through feeds.safe_open from the seeds folder root, like every read of a seed)."""
     now = wall_clock()
     young = [f for f in files if is_young(f, now)]
     if not young:
@@ -219,9 +230,9 @@ def settle(
     moving: set[str] = set()
     for seed in young:
         try:
-            st = seed.path.stat()
-        except OSError:
-            moving.add(seed.rel)
+            st = stat_file(root, seed.rel)
+        except SeedError:
+            moving.add(seed.rel)  # gone or replaced: the read after it settles says which
             continue
         if (st.st_size, st.st_mtime_ns) != (seed.size, seed.mtime_ns):
             moving.add(seed.rel)
@@ -229,32 +240,17 @@ def settle(
     return settled, tuple(f for f in files if f.rel in moving)
 
 
-def read_bytes(seed: SeedFile, max_bytes: int) -> bytes:
-    """The file's bytes, refusing oversized files before reading them."""
+def read_bytes(root: Path, seed: SeedFile, max_bytes: int) -> bytes:
+    """The seed's bytes, read through feeds.safe_open from the seeds folder root: a file
+    swapped for a symlink leading outside since the scan is refused, never read.
+
+    Oversized files are refused from the scan's size before anything is opened.
+    """
     if seed.size > max_bytes:
         raise SeedError(
             seed.rel, f"file is {seed.size} bytes, larger than seeds.max_bytes ({max_bytes})"
         )
-    try:
-        # Non-blocking: a file replaced by a FIFO since the scan must not hang the build.
-        fd = os.open(seed.location, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as exc:
-        raise SeedError(seed.rel, f"cannot read: {exc.strerror}") from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise SeedError(seed.rel, "is a folder, not a file")
-        if not stat.S_ISREG(mode):
-            raise SeedError(seed.rel, "not a regular file")
-        with open(fd, "rb", closefd=False) as handle:
-            data = handle.read(max_bytes + 1)
-    except OSError as exc:
-        raise SeedError(seed.rel, f"cannot read: {exc.strerror}") from None
-    finally:
-        os.close(fd)
-    if len(data) > max_bytes:
-        raise SeedError(seed.rel, f"file is larger than seeds.max_bytes ({max_bytes})")
-    return data
+    return read_file(root, seed.rel, max_bytes, "seeds.max_bytes")
 
 
 def read_article(

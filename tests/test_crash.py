@@ -275,3 +275,210 @@ def test_kill_9_during_a_state_database_write_leaves_it_whole(tmp_path: Path) ->
     run_build(victim)
     run_build(reference)
     assert_same_tree(tmp_path / "public", tmp_path / "reference")
+
+
+# kill -9 at random points of incremental builds with deletions, moves between sections
+# and removed images (issue 13.2): the next build must converge to a cold build.
+
+COUNTING_BUILD = r"""
+import os, signal, sqlite3, sys
+
+limit = int(os.environ["FEEDS_KILL_AT"])  # 0: never
+ticks = 0
+
+
+def tick():
+    global ticks
+    ticks += 1
+    if ticks == limit:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def around(call, counts=lambda *a, **k: True):
+    def wrapped(*args, **kwargs):
+        hit = counts(*args, **kwargs)
+        if hit:
+            tick()
+        result = call(*args, **kwargs)
+        if hit:
+            tick()
+        return result
+    return wrapped
+
+
+# Kill points: before and after each rename, unlink, rmdir, file creation and commit.
+os.replace = around(os.replace)
+os.unlink = around(os.unlink)
+os.rmdir = around(os.rmdir)
+os.open = around(os.open, lambda path, flags, *a, **k: bool(flags & os.O_CREAT))
+
+
+class Counting(sqlite3.Connection):
+    def execute(self, sql, *args):
+        return around(super().execute, lambda sql, *a: sql == "COMMIT")(sql, *args)
+
+
+real_connect = sqlite3.connect
+sqlite3.connect = lambda *a, **k: real_connect(*a, factory=Counting, **k)
+
+from feeds.cli import main
+
+code = main(sys.argv[1:])
+with open(os.environ["FEEDS_KILL_COUNT"], "w") as out:
+    out.write(str(ticks))
+sys.exit(code)
+"""
+
+SECTIONS = ("", "sport/", "kultura/")
+KILLS = 20
+
+
+def folders_under(root: Path) -> set[str]:
+    """Every folder below root (not root itself), by relative path."""
+    return {
+        (Path(folder) / name).relative_to(root).as_posix()
+        for folder, names, _ in os.walk(root)
+        for name in names
+    }
+
+
+class Seeds:
+    """A small seeds folder changed at random: seeds added, edited (same title, so the same
+    slug), deleted and moved between sections; images removed and put back."""
+
+    def __init__(self, root: Path, rng: random.Random) -> None:
+        self.root, self.rng, self.count = root, rng, 0
+        self.where: dict[int, str] = {}  # seed number -> its section folder
+        for folder in SECTIONS:
+            (root / folder).mkdir(parents=True, exist_ok=True)
+            self.image(folder)
+
+    def image(self, folder: str) -> None:
+        path = self.root / folder / "pic.png"
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + folder.encode() * 3)
+        os.utime(path, (OLD, OLD))
+
+    def write(self, number: int, revision: int) -> None:
+        path = self.root / self.where[number] / f"{number:03d}.txt"
+        image = "image: pic.png\n" if number % 3 else ""
+        path.write_text(
+            f"title: Стаття {number}\ndate: 2026-02-{1 + number % 27:02d} 10:00\n"
+            f"tags: тема {number % 4}\n{image}\nРедакція {revision} статті {number}.\n",
+            encoding="utf-8",
+        )
+        os.utime(path, (OLD + revision, OLD + revision))
+
+    def add(self) -> None:
+        self.count += 1
+        self.where[self.count] = self.rng.choice(SECTIONS)
+        self.write(self.count, 0)
+
+    def change(self) -> str:
+        """One random change; what it was."""
+        action = self.rng.choice(["delete", "move", "move", "unimage", "image", "edit", "add"])
+        if len(self.where) < 5:
+            action = "add"
+        number = self.rng.choice(sorted(self.where))
+        path = self.root / self.where[number] / f"{number:03d}.txt"
+        if action == "delete":
+            path.unlink()
+            del self.where[number]
+        elif action == "move":
+            folder = self.rng.choice([f for f in SECTIONS if f != self.where[number]])
+            path.rename(self.root / folder / path.name)
+            self.where[number] = folder
+        elif action == "unimage":
+            pictures = sorted(self.root.glob("**/pic.png"))
+            if pictures:
+                self.rng.choice(pictures).unlink()
+        elif action == "image" and any(not (self.root / f / "pic.png").exists() for f in SECTIONS):
+            self.image(
+                self.rng.choice(
+                    [f for f in SECTIONS if not (self.root / f).joinpath("pic.png").exists()]
+                )
+            )
+        elif action in ("edit", "image"):
+            self.write(number, self.rng.randint(1, 10**6))
+        else:
+            self.add()
+        return f"{action} {number}"
+
+
+def test_kill_9_at_random_points_of_incremental_builds_then_the_next_build_equals_a_cold_one(
+    tmp_path: Path,
+) -> None:
+    from feeds.build import build
+    from feeds.config import load_config
+    from feeds.dates import parse_now
+    from feeds.db.schema import connect
+
+    seed = os.environ.get("FEEDS_CRASH_SEED", "13")
+    print(f"FEEDS_CRASH_SEED={seed}")
+    rng = random.Random(seed)
+    site = Seeds(tmp_path / "seeds", rng)
+    for _ in range(9):
+        site.add()
+    victim = tmp_path / "feeds.toml"
+    victim.write_text(config_text("public", "state"), encoding="utf-8")
+    config = load_config(victim)
+    now = parse_now(NOW, config.site.tz)
+    out = tmp_path / "public"
+    out.mkdir()
+    (out / "CNAME").write_text("news.example.org\n", encoding="utf-8")  # the user's own
+    (out / ".well-known").mkdir()
+    (out / ".well-known" / "security.txt").write_text("Contact: x@example.org\n", "utf-8")
+    count_file = tmp_path / "ticks"
+
+    def killed_build(kill_at: int) -> int | None:
+        """A real build subprocess, SIGKILLed at its kill_at-th kill point; the number of
+        kill points it passed when it finished first, else None."""
+        count_file.unlink(missing_ok=True)
+        env = {**os.environ, "FEEDS_KILL_AT": str(kill_at), "FEEDS_KILL_COUNT": str(count_file)}
+        command = [sys.executable, "-c", COUNTING_BUILD, *feeds_command(victim)[3:]]
+        done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, timeout=60)
+        if done.returncode == -signal.SIGKILL:
+            return None
+        assert done.returncode == 0, done.stderr
+        return int(count_file.read_text())
+
+    assert killed_build(0)  # the first build, whole
+    site.change()
+    ticks = killed_build(0)  # how many kill points an incremental build has, about
+    assert ticks
+    kills = 0
+    for round_number in range(60):
+        changes = [site.change() for _ in range(rng.randint(1, 3))]
+        kill_at = rng.randint(1, ticks)
+        finished = killed_build(kill_at)
+        kills += finished is None
+        if finished is not None and finished > 6:  # not a build that found nothing to do
+            ticks = finished
+        conn = connect(config.paths.state)
+        try:
+            build(config, now, conn)  # the build after the kill, to completion
+        finally:
+            conn.close()
+        scratch = tmp_path / f"cold-{round_number}"
+        cold = config.replace_paths(out=scratch / "public", state=scratch / "state")
+        conn = connect(cold.paths.state)
+        try:
+            build(cold, now, conn)
+        finally:
+            conn.close()
+        print(f"round {round_number}: {changes} kill at {kill_at}/{ticks}: {finished}")
+        where = f"round {round_number} ({changes}, killed at {kill_at} of ~{ticks})"
+        mine = {rel for rel in files_under(out) if rel != "CNAME" and ".well-known" not in rel}
+        assert sorted(mine) == sorted(files_under(cold.paths.out)), where
+        assert folders_under(out) - {".well-known"} == folders_under(cold.paths.out), where
+        assert_same_tree_except(out, cold.paths.out, {"CNAME", ".well-known/security.txt"})
+        assert (out / "CNAME").read_text(encoding="utf-8") == "news.example.org\n"
+        if kills >= KILLS:
+            break
+    assert kills >= KILLS, f"only {kills} builds were killed"
+
+
+def assert_same_tree_except(actual: Path, expected: Path, extra: set[str]) -> None:
+    """Same files with the same bytes, apart from the extra files in actual."""
+    mine, theirs = files_under(actual), files_under(expected)
+    assert sorted(set(mine) - extra) == sorted(theirs)
+    assert [rel for rel in theirs if mine[rel].read_bytes() != theirs[rel].read_bytes()] == []

@@ -143,3 +143,15 @@ def test_image_warnings_are_seed_lines_counted_by_check_and_strict(
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 2 and all(line.startswith(f"seeds/a.txt: {reason}") for line in lines)
     assert "image" not in _json_item(site, "Метро")
+
+
+def test_an_image_file_that_comes_back_is_shown_again(site: Site) -> None:
+    """A missing image file put back later (same seed, same stat) shows again: the build
+    that would otherwise find nothing changed looks at every image an article names."""
+    site.seed("a.txt", "date 2026-02-10\ntitle Метро\nimage: photo.png\n\nТекст.\n")
+    build(site)
+    assert "image" not in _json_item(site, "Метро")
+    site.seed("photo.png", png_bytes())
+    build(site)
+    assert _json_item(site, "Метро")["image"] == BASE + "media/a/photo.png"
+    assert (site.out / "media/a/photo.png").read_bytes() == png_bytes()

@@ -227,6 +227,8 @@ def test_incremental_plans_equal_cold_builds_across_sections_images_and_clock(
         assert incremental.keys() == cold.keys(), f"step {step} ({action}): different files"
         changed = [path for path in cold if cold[path] != incremental[path]]
         assert changed == [], f"step {step} ({action}): files differ"
+        cold_folders = folders(tmp_path / f"cold-{step}" / "public")
+        assert folders(site.out) == cold_folders, f"step {step} ({action}): different folders"
     assert incremental_steps >= 12
 
 
@@ -348,3 +350,48 @@ def test_adding_one_article_to_three_hundred_plans_only_what_it_touches(
     plans = [r.message for r in caplog.records if r.message.startswith("incremental plan")]
     assert plans == ["incremental plan: 2 article pages, 1 months, 1 groups"]
     assert "articles/nova.html" in result.written
+
+
+def folders(root: Path) -> set[str]:
+    """Every folder below root, by relative path."""
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_dir()}
+
+
+def test_an_incremental_build_leaves_no_folder_it_vacated_and_keeps_the_users_files(
+    site: Site, tmp_path: Path
+) -> None:
+    """A removed image's media/<id>/ and a section left empty by a move go with their
+    files; files this tool never wrote (a CNAME, .well-known/, a note in media/) stay, and
+    so do the folders that hold them."""
+    site.seed("a.png", PNG)
+    site.seed("a.txt", "title: Фото\ndate: 2026-02-10\nimage: a.png\n\nТекст.\n")
+    site.seed("sport/b.txt", "title: Матч\ndate: 2026-02-11\n\nТекст.\n")
+    site.seed("kultura/c.txt", "title: Театр\ndate: 2026-02-12\n\nТекст.\n")
+    config = site.config()
+    now = parse_now("2026-03-01", config.site.tz)
+    conn = connect(config.paths.state)
+    try:
+        build(config, now, conn)
+        assert {"media/a", "sections/sport"} <= folders(site.out)
+        users = {"CNAME": b"news.example.org\n", ".well-known/security.txt": b"Contact: x\n"}
+        users["sections/kultura/notes.txt"] = b"not ours\n"
+        for rel, data in users.items():
+            (site.out / rel).parent.mkdir(parents=True, exist_ok=True)
+            (site.out / rel).write_bytes(data)
+        (site.seeds / "a.png").unlink()
+        (site.seeds / "sport/b.txt").rename(site.seeds / "kultura/b.txt")
+        build(config, now, conn)
+        (site.seeds / "kultura/c.txt").unlink()
+        (site.seeds / "kultura/b.txt").rename(site.seeds / "b.txt")
+        build(config, now, conn)
+    finally:
+        conn.close()
+    published = tree(site.out)
+    assert {rel: published.pop(rel) for rel in users} == users
+    cold_root = tmp_path / "reference"
+    assert published == clean_build(tmp_path, site.seeds, "2026-03-01")
+    assert folders(site.out) == folders(cold_root / "public") | {
+        ".well-known",
+        "sections",
+        "sections/kultura",
+    }

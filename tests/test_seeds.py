@@ -138,14 +138,14 @@ def test_missing_seeds_folder_is_an_error(tmp_path: Path) -> None:
 def test_file_at_the_size_limit_is_read(site: Site) -> None:
     data = (GOOD + "x" * 100).encode()
     site.seed("001_a.txt", data)
-    assert read_bytes(only(site, "001_a.txt"), len(data)) == data
+    assert read_bytes(site.seeds, only(site, "001_a.txt"), len(data)) == data
 
 
 def test_file_over_the_size_limit_is_an_error_naming_the_limit(site: Site) -> None:
     data = (GOOD + "x" * 100).encode()
     site.seed("001_a.txt", data)
     with pytest.raises(SeedError) as caught:
-        read_bytes(only(site, "001_a.txt"), len(data) - 1)
+        read_bytes(site.seeds, only(site, "001_a.txt"), len(data) - 1)
     assert caught.value.path == "001_a.txt"
     assert caught.value.reason == (
         f"file is {len(data)} bytes, larger than seeds.max_bytes ({len(data) - 1})"
@@ -191,7 +191,7 @@ def test_old_files_are_settled_without_a_pause(site: Site) -> None:
     files = scan(site.seeds, DEFAULT_IGNORE).files
     pauses: list[float] = []
     settled, moving = settle(
-        files, wall_clock=lambda: files[0].mtime_ns / 1e9 + 5, pause=pauses.append
+        site.seeds, files, wall_clock=lambda: files[0].mtime_ns / 1e9 + 5, pause=pauses.append
     )
     assert (settled, moving, pauses) == (files, (), [])
 
@@ -201,7 +201,7 @@ def test_young_file_that_stays_still_is_settled_after_a_pause(site: Site) -> Non
     files = scan(site.seeds, DEFAULT_IGNORE).files
     pauses: list[float] = []
     settled, moving = settle(
-        files, wall_clock=lambda: files[0].mtime_ns / 1e9 + 0.2, pause=pauses.append
+        site.seeds, files, wall_clock=lambda: files[0].mtime_ns / 1e9 + 0.2, pause=pauses.append
     )
     assert (settled, moving) == (files, ())
     assert len(pauses) == 1
@@ -217,7 +217,7 @@ def test_young_file_still_growing_is_left_for_the_next_run(site: Site) -> None:
             handle.write("Ще один рядок.\n")
 
     young = files[1].mtime_ns / 1e9 + 0.2
-    settled, moving = settle(files, wall_clock=lambda: young, pause=writer_appends)
+    settled, moving = settle(site.seeds, files, wall_clock=lambda: young, pause=writer_appends)
     assert [f.rel for f in settled] == ["001_a.txt"]
     assert [f.rel for f in moving] == ["002_b.txt"]
 
@@ -226,6 +226,6 @@ def test_young_file_removed_during_the_pause_is_left_for_the_next_run(site: Site
     path = site.seed("001_a.txt", GOOD)
     files = scan(site.seeds, DEFAULT_IGNORE).files
     settled, moving = settle(
-        files, wall_clock=lambda: files[0].mtime_ns / 1e9, pause=lambda _: path.unlink()
+        site.seeds, files, wall_clock=lambda: files[0].mtime_ns / 1e9, pause=lambda _: path.unlink()
     )
     assert (settled, [f.rel for f in moving]) == ((), ["001_a.txt"])
