@@ -233,7 +233,7 @@ def _section(where: str, name: str, cls: type[Any], values: dict[str, Any]) -> A
         if spec is None:
             raise ConfigError(f"{where}: unknown key {name}.{key}")
         kwargs[spec.name] = _coerce(where, f"{name}.{key}", spec, value)
-        if (name, key) in _HEADER_SAFE and re.search(r"[\r\n\x00]", str(value)):
+        if (name, key) in _HEADER_SAFE and re.search("[\r\n\x00\x85\u2028\u2029]", str(value)):
             raise ConfigError(f"{where}: {name}.{key} must not contain line breaks")
         if isinstance(value, str) and _CONTROL.search(value):
             # These cannot be written into XML: the feeds would fail, so say so here.
@@ -303,8 +303,7 @@ def _validate(config: Config, where: str) -> None:
         raise ConfigError(f"{where}: digest.weekday must be one of {', '.join(WEEKDAYS)}")
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", digest.time):
         raise ConfigError(f"{where}: digest.time must be HH:MM, got {digest.time!r}")
-    if "@" not in digest.from_:
-        raise ConfigError(f"{where}: digest.from must be an e-mail address")
+    _check_from(digest.from_, where)
     if digest.unsubscribe_url and "{token}" not in digest.unsubscribe_url:
         raise ConfigError(f"{where}: digest.unsubscribe_url must contain {{token}}")
     if config.smtp.security not in ("starttls", "tls", "none"):
@@ -314,6 +313,19 @@ def _validate(config: Config, where: str) -> None:
     if config.watch.interval <= 0:
         raise ConfigError(f"{where}: watch.interval must be positive")
     _check_paths(config.paths)
+
+
+def _check_from(value: str, where: str) -> None:
+    """digest.from: one plain address, bare or as `Name <address>` (the name is any text)."""
+    from feeds.headers import HeaderError, check_address, split_mailbox
+
+    address = split_mailbox(value)[1]
+    try:
+        check_address(address)
+    except HeaderError:
+        raise ConfigError(
+            f"{where}: digest.from must be an e-mail address or Name <address>, got {value!r}"
+        ) from None
 
 
 def _check_paths(paths: PathsConfig) -> None:

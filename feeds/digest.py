@@ -25,9 +25,10 @@ from feeds.links import absolute
 from feeds.model import Entry
 from feeds.slots import Slot
 from feeds.templating import babel_locale, template_dirs
+from feeds.transfer import encoded_size
 
 # Gmail clips a message whose HTML passes ~102 KB; stay clear of it with room for the
-# per-subscriber unsubscribe link and the MIME encoding's own line breaks.
+# per-subscriber unsubscribe link. Counted on the HTML part as encoded for the wire.
 MAIL_HTML_LIMIT = 90_000
 SUMMARY_CHARS = 280
 LABELS_FILE = "digest_labels.toml"
@@ -156,9 +157,9 @@ def file_names(week: str) -> tuple[str, str, str]:
 
 def generic_unsubscribe(config: Config) -> str:
     """The list-wide unsubscribe link: mail the sender with subject 'unsubscribe'."""
-    from email.utils import parseaddr
+    from feeds.headers import split_mailbox  # as the From header reads it
 
-    return f"mailto:{parseaddr(config.digest.from_)[1]}?subject=unsubscribe"
+    return f"mailto:{split_mailbox(config.digest.from_)[1]}?subject=unsubscribe"
 
 
 def render(
@@ -229,7 +230,8 @@ def fit(render_html: Callable[[int], str], total: int, limit: int) -> int:
 
 
 def _size(html: str) -> int:
-    return len(html.encode("utf-8"))
+    # What the HTML part takes on the wire (base64 or quoted-printable), not its UTF-8.
+    return encoded_size(html)
 
 
 def inline_css(html: str) -> str:

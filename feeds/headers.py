@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email import policy
 from email.header import decode_header, make_header
+from email.headerregistry import Group
 from email.parser import BytesParser
 from typing import Literal
 
@@ -47,7 +48,12 @@ _ENCODED_PHRASE = re.compile(rf"{_EW}( {_EW})*")
 
 
 class HeaderError(FeedsError):
-    """A header value cannot be written safely, or the wire bytes failed the final check."""
+    """A header value cannot be written safely, or the wire bytes failed the final check;
+    `header` names the header when one is to blame."""
+
+    def __init__(self, message: str, header: str = "") -> None:
+        super().__init__(message)
+        self.header = header
 
 
 def header_text(value: str) -> str:
@@ -75,10 +81,11 @@ def split_mailbox(value: str) -> tuple[str, str]:
     return name, match.group(2).strip()
 
 
-def check_address(address: str) -> str:
+def check_address(address: str, header: str = "") -> str:
     """address itself when it is a plain ASCII addr-spec a header can carry as is."""
     if len(address) > 254 or "=?" in address or not _ADDRESS.fullmatch(address):
-        raise HeaderError(f"not a plain e-mail address: {address[:100]!r}")
+        where = f"{header}: " if header else ""
+        raise HeaderError(f"{where}not a plain e-mail address: {address[:100]!r}", header)
     return address
 
 
@@ -111,7 +118,7 @@ class Field:
         elif self.kind == "phrase":
             tokens = _phrase_tokens(self.text, quote=False) + _raw_tokens(self.name, self.value)
         else:
-            tokens = _mailbox_tokens(self.text, check_address(self.value))
+            tokens = _mailbox_tokens(self.text, check_address(self.value, self.name))
         return fold(self.name, tokens).encode("ascii")
 
 
@@ -149,7 +156,7 @@ def fold(name: str, tokens: Sequence[str]) -> str:
 
 def _raw_tokens(name: str, value: str) -> list[str]:
     if not _PRINTABLE.fullmatch(value):
-        raise HeaderError(f"{name}: only printable ASCII can go into it: {value[:100]!r}")
+        raise HeaderError(f"{name}: only printable ASCII can go into it: {value[:100]!r}", name)
     return [token for token in value.split(" ") if token]
 
 
@@ -242,7 +249,7 @@ def check_wire(data: bytes, fields: Iterable[Field], *, signed: bool = False) ->
     raws = {name: _UNFOLD.sub("", value).strip(" \t") for name, value in parsed.raw_items()}
     for field in wanted:
         if not _reads_back(field, parsed[field.name], raws[field.name]):
-            raise HeaderError(f"the {field.name} header does not read back as written")
+            raise HeaderError(f"the {field.name} header does not read back as written", field.name)
 
 
 def _reads_back(field: Field, header: object, raw_value: str) -> bool:
@@ -250,7 +257,7 @@ def _reads_back(field: Field, header: object, raw_value: str) -> bool:
         return raw_value == field.value
     if field.kind != "mailbox":
         return str(header) == field.decoded
-    groups = getattr(header, "groups", ())
+    groups: tuple[Group, ...] = getattr(header, "groups", ())
     mailboxes = [a for group in groups for a in group.addresses]
     if not (
         len(groups) == 1

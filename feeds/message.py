@@ -159,7 +159,7 @@ def public_eml(config: Config, digest: DigestRow) -> bytes:
 
 
 def _config_error(exc: HeaderError) -> ConfigError:
-    setting = next((key for name, key in _SETTINGS.items() if f"{name} " in str(exc)), "")
+    setting = _SETTINGS.get(exc.header, "")
     return ConfigError(f"{setting}: {exc}" if setting else str(exc))
 
 

@@ -76,4 +76,3 @@ def b64_lines(data: bytes) -> bytes:
 def qp_line(line: bytes) -> bytes:
     """One line quoted-printable as the email package writes it: 78 columns, CRLF."""
     return quoprimime.body_encode(line.decode("latin-1") + "\n", 78, "\r\n").encode("ascii")
-

@@ -122,7 +122,8 @@ def test_a_difference_from_the_full_build_falls_back_to_full_builds(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     conf, row = config(TOKEN_URL), digest(ENGLISH_TEXT, ENGLISH_HTML)
-    monkeypatch.setattr(message_module._Part, "encoded", lambda self, link, eight_bit: b"broken\r\n")
+    broken = lambda self, link, eight_bit: b"broken\r\n"  # noqa: E731
+    monkeypatch.setattr(message_module._Part, "encoded", broken)
     mailing = Mailing(conf, row, NOW)
     for reader in READERS[:3]:
         to = recipient_for(conf, row.week, reader)
