@@ -87,7 +87,7 @@ def the_mailbox(message: EmailMessage, name: str) -> tuple[str, str]:
     """(display name as a reader decodes it, address) of the one mailbox in header name."""
     assert len(message.get_all(name) or []) == 1, name
     (only,) = message[name].addresses
-    return display_name(unfolded(message, name), only.display_name), only.addr_spec
+    return display_name(unfolded(message, name), str(only.display_name)), str(only.addr_spec)
 
 
 def assert_one_visible_recipient(received: Received) -> None:
