@@ -52,8 +52,8 @@ def html_of(data: bytes) -> str:
 
 def test_a_cyrillic_digest_goes_8bit_to_an_8bitmime_server_and_dkim_still_verifies(
     tmp_path: Path,
-    dkim_key: tuple[str, bytes],
-    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    dkim_key: tuple[str, bytes],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TEST_DKIM_KEY", dkim_key[0])
     with smtp_server() as server:
