@@ -19,11 +19,11 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from email import policy
 from email.header import decode_header, make_header
 from email.headerregistry import Group
 from email.parser import BytesParser
+from functools import lru_cache
 from typing import Literal
 
 from feeds.errors import FeedsError
