@@ -25,10 +25,12 @@ from feeds.links import absolute
 from feeds.model import Entry
 from feeds.slots import Slot
 from feeds.templating import babel_locale, template_dirs
+from feeds.transfer import encoded_size
 
-# Gmail clips a message whose HTML passes ~102 KB; stay clear of it with room for the
-# per-subscriber unsubscribe link and the MIME encoding's own line breaks.
-MAIL_HTML_LIMIT = 90_000
+# Gmail clips a message past ~102 KB; stay clear of it with room for the headers and the
+# per-subscriber unsubscribe link. Counted on the bytes the HTML and text parts take on
+# the wire (quoted-printable or base64: feeds.transfer), not on their UTF-8.
+MAIL_HTML_LIMIT = 98_000
 SUMMARY_CHARS = 280
 LABELS_FILE = "digest_labels.toml"
 
@@ -156,9 +158,9 @@ def file_names(week: str) -> tuple[str, str, str]:
 
 def generic_unsubscribe(config: Config) -> str:
     """The list-wide unsubscribe link: mail the sender with subject 'unsubscribe'."""
-    from email.utils import parseaddr
+    from feeds.headers import split_mailbox  # as the From header reads it
 
-    return f"mailto:{parseaddr(config.digest.from_)[1]}?subject=unsubscribe"
+    return f"mailto:{split_mailbox(config.digest.from_)[1]}?subject=unsubscribe"
 
 
 def render(
@@ -202,8 +204,13 @@ def render(
     def mail_html(shown: int) -> str:
         return inline_css(page("digest.html", shown, "mail", marker))
 
+    def wire_size(shown: int) -> int:
+        return encoded_size(mail_html(shown)) + encoded_size(
+            page("digest.txt", shown, "mail", marker)
+        )
+
     web = inline_css(page("digest.html", len(items), "web", generic_unsubscribe(config)))
-    shown = fit(mail_html, len(items), limit)
+    shown = fit(wire_size, len(items), limit)
     return Parts(
         heading=heading,
         subject=subject,
@@ -214,22 +221,18 @@ def render(
     )
 
 
-def fit(render_html: Callable[[int], str], total: int, limit: int) -> int:
-    """The most items (at least one) whose rendered HTML stays within limit bytes."""
-    if total == 0 or _size(render_html(total)) <= limit:
+def fit(size: Callable[[int], int], total: int, limit: int) -> int:
+    """The most items (at least one) whose mail stays within limit bytes."""
+    if total == 0 or size(total) <= limit:
         return total
     low, high = 1, total - 1  # low always fits (or is the floor), high+1 never does
     while low < high:
         middle = (low + high + 1) // 2
-        if _size(render_html(middle)) <= limit:
+        if size(middle) <= limit:
             low = middle
         else:
             high = middle - 1
     return low
-
-
-def _size(html: str) -> int:
-    return len(html.encode("utf-8"))
 
 
 def inline_css(html: str) -> str:

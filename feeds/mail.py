@@ -22,6 +22,7 @@ from feeds.config import Config, SmtpConfig
 from feeds.db import mailing as db
 from feeds.db.manifest import transaction
 from feeds.errors import MailError
+from feeds.headers import HeaderError, header_text
 from feeds.message import Mailing, Signer, recipient_for, sender
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,11 @@ class SmtpSession:
         except (OSError, smtplib.SMTPException):
             client.close()
 
+    @property
+    def eight_bit(self) -> bool:
+        """Whether the open connection's server offers 8BITMIME (RFC 6152)."""
+        return self.client is not None and bool(self.client.has_extn("8bitmime"))
+
     def ensure_open(self) -> None:
         """Connect unless a connection stands (MailError when that fails)."""
         if self.client is None or self.client.sock is None:
@@ -141,12 +147,16 @@ class SmtpSession:
         the message tried once more; one that dies after DATA leaves the message in doubt.
         """
         client: smtplib.SMTP | None = None
+        # Any byte past ASCII is an 8bit part: announced, and only to a server that takes it.
+        options = [] if data.isascii() else ["BODY=8BITMIME"]
         for first_try in (True, False):
             self.ensure_open()
             client = self.client
             assert client is not None
+            if options and not self.eight_bit:
+                return Outcome("temp_fail", f"SMTP server {self.where} no longer offers 8BITMIME")
             try:
-                code, reply = client.mail(from_addr)
+                code, reply = client.mail(from_addr, options)
             except (OSError, smtplib.SMTPException) as exc:
                 self.close()
                 if first_try:
@@ -248,12 +258,13 @@ def deliver(config: Config, conn: sqlite3.Connection, now: datetime) -> Report:
     if any(rows for _, rows in due):
         try:
             signer = Signer(config)
-            from_addr = sender(config).addr_spec
+            from_addr = sender(config)[1]
             with SmtpSession(config.smtp) as session:
+                session.ensure_open()
                 for week, rows in due:
                     digest = db.get_digest(conn, week)
                     assert digest is not None
-                    mailing = Mailing(config, digest, now)
+                    mailing = Mailing(config, digest, now, eight_bit=session.eight_bit)
                     for row in rows:
                         outcome = _deliver_one(
                             config, conn, now, session, signer, from_addr, mailing, row
@@ -289,7 +300,15 @@ def _deliver_one(
             digest.week,
             subscriber.email,
         )
-    data = signer.sign(mailing.message(recipient_for(config, digest.week, subscriber)))
+    try:
+        data = mailing.message(recipient_for(config, digest.week, subscriber), signer)
+    except HeaderError as exc:
+        # Never sent: a value of this subscriber's (name, address, token) cannot be written.
+        with transaction(conn):
+            db.mark_result(conn, digest.week, subscriber.id, "perm_fail", now, str(exc))
+        who = header_text(subscriber.email)[:254]  # one stderr line, whatever the row holds
+        log.warning("%s: %s failed: not sent: %s", digest.week, who, exc)
+        return Outcome("perm_fail", str(exc))
     session.ensure_open()
     with transaction(conn):
         db.mark_sending(conn, digest.week, subscriber.id, now)

@@ -1,30 +1,43 @@
-"""A stored digest -> e-mail messages: one per subscriber, one public copy; DKIM signing."""
+"""A stored digest -> e-mail messages: one per subscriber, one public copy; DKIM signing.
+
+Headers are written by feeds.headers (never folded by the email package from our values);
+the MIME body comes from the email package; every message passes headers.check_wire on
+the exact bytes that go out, signed, before it is sent.
+"""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import html
 import logging
 import os
-import re
 from dataclasses import dataclass
 from datetime import datetime
-from email import quoprimime
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
 
+from feeds import headers as hdr
 from feeds.config import Config
 from feeds.db.mailing import DigestRow, Subscriber, parse_utc
 from feeds.digest import generic_unsubscribe, web_path
-from feeds.errors import MailError
+from feeds.errors import ConfigError, MailError
+from feeds.headers import Field, HeaderError, check_wire
 from feeds.links import absolute
+from feeds.transfer import (
+    B64_LINE,
+    MAX_LINE,
+    b64_lines,
+    choose,
+    qp_line,
+    stats,
+    transfer_encoding,
+)
+
+__all__ = ["HeaderError", "transfer_encoding"]
 
 log = logging.getLogger(__name__)
 
-_BREAKS = re.compile(r"[\r\n\x00]")
 DKIM_HEADERS = (
     b"From",
     b"To",
@@ -37,6 +50,14 @@ DKIM_HEADERS = (
     b"MIME-Version",
     b"Content-Type",
 )
+# Which settings a header of the public copy comes from, to name them when it is refused.
+_SETTINGS = {
+    "Subject": "digest.subject / site.title",
+    "From": "digest.from / site.title",
+    "List-Id": "site.title",
+    "Message-ID": "site.base_url",
+    "List-Unsubscribe": "digest.unsubscribe_url / digest.from",
+}
 
 
 @dataclass(frozen=True)
@@ -49,11 +70,11 @@ class Recipient:
     message_key: str
 
 
-def sender(config: Config) -> Address:
-    """The From address: digest.from, named after the site unless it carries its own name."""
-    name, addr = parseaddr(config.digest.from_)
-    local, _, domain = addr.rpartition("@")
-    return Address(display_name=name or config.site.title, username=local, domain=domain)
+def sender(config: Config) -> tuple[str, str]:
+    """(display name, address) of digest.from; named after the site unless it carries
+    its own name. Encoded words in either name are text, never decoded."""
+    name, address = hdr.split_mailbox(config.digest.from_)
+    return hdr.header_text(name) or hdr.header_text(config.site.title), address
 
 
 def recipient_for(config: Config, week: str, subscriber: Subscriber) -> Recipient:
@@ -67,177 +88,161 @@ def recipient_for(config: Config, week: str, subscriber: Subscriber) -> Recipien
 
 def public_recipient(config: Config) -> Recipient:
     """The list itself, for the public copy: To = From, the generic unsubscribe link."""
-    return Recipient(sender(config).addr_spec, "", generic_unsubscribe(config), "list")
+    return Recipient(sender(config)[1], "", generic_unsubscribe(config), "list")
 
 
-def build_message(config: Config, digest: DigestRow, to: Recipient, date: datetime) -> EmailMessage:
-    """multipart/alternative (text, then HTML) with every header; no value can carry CR/LF."""
+def header_fields(config: Config, digest: DigestRow, to: Recipient, date: datetime) -> list[Field]:
+    """Every top-level header of the message to `to`, in order, as meant to be read."""
     host = config.site.host
-    sender_address = sender(config)
-    msg = EmailMessage(policy=SMTP)
-    _set(msg, "Subject", digest.subject)
-    _set(msg, "From", sender_address)
-    if to.name:
-        _set(msg, "To", Address(display_name=to.name, addr_spec=to.email))
-    else:
-        _set(msg, "To", to.email)
-    _set(msg, "Date", format_datetime(date.astimezone(config.site.tz)))
-    _set(msg, "Message-ID", f"<digest.{digest.week}.{to.message_key}@{host}>")
-    list_name = re.sub(r'[<>"\\]', "", config.site.title).strip()
-    _set(msg, "List-Id", f"{list_name} <digest.{host}>")
+    name, address = sender(config)
     mailto = generic_unsubscribe(config)
+    fields = [
+        hdr.text("Subject", digest.subject),
+        hdr.mailbox("From", name, address),
+        hdr.mailbox("To", to.name, to.email),
+        hdr.raw("Date", format_datetime(date.astimezone(config.site.tz))),
+        hdr.raw("Message-ID", f"<digest.{digest.week}.{to.message_key}@{host}>"),
+        hdr.phrase("List-Id", config.site.title, f"<digest.{host}>"),
+    ]
     if config.digest.unsubscribe_url and to.unsubscribe != mailto:
-        _set(msg, "List-Unsubscribe", f"<{mailto}>, <{to.unsubscribe}>")
-        _set(msg, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+        fields.append(hdr.raw("List-Unsubscribe", f"<{mailto}>, <{to.unsubscribe}>"))
+        fields.append(hdr.raw("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
     else:
-        _set(msg, "List-Unsubscribe", f"<{mailto}>")
-    _set(msg, "X-Feeds-Digest", digest.week)
+        fields.append(hdr.raw("List-Unsubscribe", f"<{mailto}>"))
+    return [
+        *fields,
+        hdr.raw("X-Feeds-Digest", digest.week),
+        hdr.raw("MIME-Version", "1.0"),
+        hdr.raw("Content-Type", f'multipart/alternative; boundary="{boundary(digest, to)}"'),
+    ]
+
+
+def boundary(digest: DigestRow, to: Recipient) -> str:
+    """The MIME boundary: fixed per message, so the public copy is byte-stable."""
+    return f"=feeds.{digest.week}.{to.message_key}="
+
+
+def build_message(
+    config: Config, digest: DigestRow, to: Recipient, date: datetime, *, eight_bit: bool = False
+) -> bytes:
+    """The message to `to` as wire bytes: multipart/alternative (text, then HTML), every
+    header written by feeds.headers and checked on the bytes (HeaderError if refused).
+
+    eight_bit: the server offers 8BITMIME, so parts may go unencoded (see feeds.transfer).
+    """
+    fields = header_fields(config, digest, to, date)
+    msg = EmailMessage(policy=SMTP)
     text = digest.mail_text.replace(digest.marker, to.unsubscribe)
-    msg.set_content(text, cte=transfer_encoding(text))
+    msg.set_content(text, cte=transfer_encoding(text, eight_bit))
     page = digest.mail_html.replace(digest.marker, html.escape(to.unsubscribe, quote=True))
-    msg.add_alternative(page, subtype="html", cte=transfer_encoding(page))
+    msg.add_alternative(page, subtype="html", cte=transfer_encoding(page, eight_bit))
     for part in msg.iter_parts():
         del part["MIME-Version"]  # add_alternative copies it into the part; it belongs on top
-    msg.set_boundary(f"=feeds.{digest.week}.{to.message_key}=")
-    return msg
-
-
-def transfer_encoding(text: str) -> str:
-    """The shorter encoding: quoted-printable for mostly-ASCII text (markup, English),
-    base64 once the bytes quoted-printable must escape (three characters for one) outweigh
-    base64's third more on every byte: markup around Cyrillic text is a fifth smaller so.
-
-    Chosen up front: left to itself the email package encodes every part both ways to
-    keep the shorter one, which doubles the cost of each message.
-    """
-    return _choose(_stats(text))
-
-
-# Bytes that quoted-printable writes as they are (others become =XX).
-_QP_LITERAL = bytes(range(0x20, 0x7F)).replace(b"=", b"") + b"\t\r\n"
-
-
-def _stats(text: str) -> tuple[int, int]:
-    """(UTF-8 bytes, those quoted-printable escapes): additive over concatenation."""
-    data = text.encode("utf-8")
-    return len(data), len(data.translate(None, _QP_LITERAL))
-
-
-def _choose(stats: tuple[int, int]) -> str:
-    size, escaped = stats
-    # base64: 4/3 of the size; quoted-printable: the size plus two more for each escape.
-    return "base64" if 4 * size < 3 * (size + 2 * escaped) else "quoted-printable"
-
-
-def _set(msg: EmailMessage, name: str, value: object) -> None:
-    if _BREAKS.search(str(value)):
-        raise MailError(f"refusing a line break in the {name} header")
-    msg[name] = value
+    msg.set_boundary(boundary(digest, to))
+    body = msg.as_bytes().partition(b"\r\n\r\n")[2]
+    data = b"".join(field.line() for field in fields) + b"\r\n" + body
+    check_wire(data, fields)
+    return data
 
 
 def public_eml(config: Config, digest: DigestRow) -> bytes:
-    """The digest as published: addressed to the list, byte-stable, no subscriber in it."""
-    msg = build_message(config, digest, public_recipient(config), parse_utc(digest.created_at))
-    return msg.as_bytes()
+    """The digest as published: addressed to the list, byte-stable, no subscriber in it.
+
+    A site-level value that cannot be written safely is a config error: nothing is
+    published or sent.
+    """
+    to = public_recipient(config)
+    try:
+        return build_message(config, digest, to, parse_utc(digest.created_at))
+    except HeaderError as exc:
+        raise _config_error(exc) from None
+
+
+def _config_error(exc: HeaderError) -> ConfigError:
+    setting = _SETTINGS.get(exc.header, "")
+    return ConfigError(f"{setting}: {exc}" if setting else str(exc))
 
 
 class Mailing:
-    """A digest's messages to its subscribers, as bytes, without rebuilding each one.
+    """A digest's messages to its subscribers, as signed and checked bytes.
 
-    `message(to)` returns exactly `build_message(config, digest, to, date).as_bytes()`: the
-    headers that differ per subscriber (To, Message-ID, List-Unsubscribe, the boundary) are
-    folded by the email package's own policy, and the two parts are encoded once, leaving
-    only the lines that hold the unsubscribe link to encode per subscriber. The first
-    message is also built the slow way and compared; should they ever differ, every message
-    is built the slow way (and a warning says so).
+    `message(to)` returns `build_message(config, digest, to, date, eight_bit=...)` without
+    re-encoding the parts for each subscriber: they are encoded once, leaving only the
+    lines that hold the unsubscribe link to encode per subscriber. The first message is
+    also built the slow way and compared; should they ever differ, every message is built
+    the slow way (and a warning says so). Creating a Mailing checks the site-level headers
+    (ConfigError), so a bad setting stops the run before anything is sent.
     """
 
-    def __init__(self, config: Config, digest: DigestRow, date: datetime) -> None:
+    def __init__(
+        self, config: Config, digest: DigestRow, date: datetime, *, eight_bit: bool = False
+    ) -> None:
         self.config = config
         self.digest = digest
         self.date = date
-        self.mailto = generic_unsubscribe(config)
-        self.host = config.site.host
+        self.eight_bit = eight_bit
         self.checked = False
         self.fast = True
-        head = build_message(config, digest, public_recipient(config), date)
-        fixed = {name: SMTP.fold_binary(name, value) for name, value in head.raw_items()}
-        self.before_to = fixed["Subject"] + fixed["From"]
-        self.date_line = fixed["Date"]
-        self.list_id = fixed["List-Id"]
-        self.after_unsubscribe = fixed["X-Feeds-Digest"] + fixed["MIME-Version"]
         self.text = _Part(digest.mail_text, digest.marker, "plain")
         self.html = _Part(digest.mail_html, digest.marker, "html")
+        probe = Subscriber(0, "probe@example.invalid", "", "token", "")
+        for to in (public_recipient(config), recipient_for(config, digest.week, probe)):
+            try:
+                build_message(config, digest, to, date, eight_bit=eight_bit)
+            except HeaderError as exc:
+                raise _config_error(exc) from None
 
-    def message(self, to: Recipient) -> bytes:
-        """The message to one recipient, as build_message would serialise it."""
-        if not self.fast:
-            return build_message(self.config, self.digest, to, self.date).as_bytes()
-        data = self._assemble(to)
-        if not self.checked:
-            self.checked = True
-            reference = build_message(self.config, self.digest, to, self.date).as_bytes()
-            if data != reference:
-                log.warning("%s: building every message in full (slower)", self.digest.week)
-                self.fast = False
-                return reference
-        return data
+    def message(self, to: Recipient, signer: Signer | None = None) -> bytes:
+        """The message to one recipient, signed when signer holds a key, checked on its
+        wire bytes (HeaderError when refused: that recipient cannot be sent this digest)."""
+        fields = header_fields(self.config, self.digest, to, self.date)
+        if self.fast:
+            data = self._assemble(to, fields)
+            if not self.checked:
+                self.checked = True
+                reference = self._reference(to)
+                if data != reference:
+                    log.warning("%s: building every message in full (slower)", self.digest.week)
+                    self.fast = False
+                    data = reference
+        else:
+            data = self._reference(to)
+        check_wire(data, fields)
+        if signer is None or signer.key is None:
+            return data
+        signed = signer.sign(data)
+        check_wire(signed, fields, signed=True)
+        return signed
 
-    def _assemble(self, to: Recipient) -> bytes:
-        week = self.digest.week
-        if to.name:
-            to_line = _fold("To", Address(display_name=to.name, addr_spec=to.email))
-        else:
-            to_line = _fold("To", to.email)
-        if self.config.digest.unsubscribe_url and to.unsubscribe != self.mailto:
-            unsubscribe = _fold("List-Unsubscribe", f"<{self.mailto}>, <{to.unsubscribe}>")
-            unsubscribe += _fold("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
-        else:
-            unsubscribe = _fold("List-Unsubscribe", f"<{self.mailto}>")
-        boundary = f"=feeds.{week}.{to.message_key}=".encode("ascii")
-        _check_link(to.unsubscribe)
+    def _reference(self, to: Recipient) -> bytes:
+        return build_message(self.config, self.digest, to, self.date, eight_bit=self.eight_bit)
+
+    def _assemble(self, to: Recipient, fields: list[Field]) -> bytes:
+        mark = boundary(self.digest, to).encode("ascii")
         return b"".join(
             (
-                self.before_to,
-                to_line,
-                self.date_line,
-                _fold("Message-ID", f"<digest.{week}.{to.message_key}@{self.host}>"),
-                self.list_id,
-                unsubscribe,
-                self.after_unsubscribe,
-                _fold("Content-Type", f'multipart/alternative; boundary="{boundary.decode()}"'),
+                *(field.line() for field in fields),
                 b"\r\n--",
-                boundary,
+                mark,
                 b"\r\n",
-                self.text.encoded(to.unsubscribe),
+                self.text.encoded(to.unsubscribe, self.eight_bit),
                 b"\r\n--",
-                boundary,
+                mark,
                 b"\r\n",
-                self.html.encoded(html.escape(to.unsubscribe, quote=True)),
+                self.html.encoded(html.escape(to.unsubscribe, quote=True), self.eight_bit),
                 b"\r\n--",
-                boundary,
+                mark,
                 b"--\r\n",
             )
         )
 
 
-def _fold(name: str, value: object) -> bytes:
-    """One header line as the SMTP policy writes it (CR/LF in the value refused)."""
-    if _BREAKS.search(str(value)):
-        raise MailError(f"refusing a line break in the {name} header")
-    return SMTP.fold_binary(*SMTP.header_store_parse(name, value))
-
-
-def _check_link(link: str) -> None:
-    if _BREAKS.search(link):
-        raise MailError("refusing a line break in the unsubscribe link")
-
-
 class _Part:
     """A text part whose only per-subscriber content is the link standing at `marker`.
 
-    Encoded as email.contentmanager does (lines re-joined with CRLF for base64; each line
-    quoted-printable on its own, 78 columns), so the result is byte for byte the same.
+    Encoded as email.contentmanager does (lines re-joined with CRLF for 7bit, 8bit and
+    base64; each line quoted-printable on its own, 78 columns), so the result is byte for
+    byte the same.
     """
 
     def __init__(self, text: str, marker: str, subtype: str) -> None:
@@ -245,24 +250,45 @@ class _Part:
         self.marker = marker
         self.subtype = subtype
         self.count = text.count(marker)
-        self.stats = _stats(text)
-        self.marker_stats = _stats(marker)
+        self.stats = stats(text)
+        self.marker_stats = stats(marker)
         self.headers: dict[str, bytes] = {}
         self.b64_head = b""
         self.b64_tail: bytes | None = None
         self.qp_lines: list[bytes] | None = None
         self.qp_marked: dict[int, bytes] = {}
-
-    def encoded(self, link: str) -> bytes:
-        """Part headers, blank line and body with link in place of the marker."""
-        link_stats = _stats(link)
-        stats = (
-            self.stats[0] + self.count * (link_stats[0] - self.marker_stats[0]),
-            self.stats[1] + self.count * (link_stats[1] - self.marker_stats[1]),
+        data = text.encode("utf-8")
+        self.lines = data.splitlines()
+        marker_bytes = marker.encode("utf-8")
+        self.unmarked_longest = max(
+            (len(line) for line in self.lines if marker_bytes not in line), default=0
         )
-        cte = _choose(stats)
-        body = self._base64(link) if cte == "base64" else self._quoted_printable(link)
+        self.eight_bit_ok = b"\0" not in data
+
+    def encoded(self, link: str, eight_bit: bool = False) -> bytes:
+        """Part headers, blank line and body with link in place of the marker."""
+        cte = self._cte(link, eight_bit)
+        if cte in ("7bit", "8bit"):
+            body = self._plain(link)
+        elif cte == "base64":
+            body = self._base64(link)
+        else:
+            body = self._quoted_printable(link)
         return self._headers(cte) + b"\r\n" + body
+
+    def _cte(self, link: str, eight_bit: bool) -> str:
+        if eight_bit and self.eight_bit_ok and "\0" not in link:
+            marker, wanted = self.marker.encode("utf-8"), link.encode("utf-8")
+            marked = (len(line.replace(marker, wanted)) for line in self.lines if marker in line)
+            if max(self.unmarked_longest, *marked, 0) <= MAX_LINE:
+                return "7bit" if self.text.isascii() and link.isascii() else "8bit"
+        link_stats = stats(link)
+        return choose(
+            (
+                self.stats[0] + self.count * (link_stats[0] - self.marker_stats[0]),
+                self.stats[1] + self.count * (link_stats[1] - self.marker_stats[1]),
+            )
+        )
 
     def _headers(self, cte: str) -> bytes:
         if cte not in self.headers:
@@ -274,41 +300,31 @@ class _Part:
             )
         return self.headers[cte]
 
+    def _plain(self, link: str) -> bytes:
+        marker, wanted = self.marker.encode("utf-8"), link.encode("utf-8")
+        return b"".join(line.replace(marker, wanted) + b"\r\n" for line in self.lines or [b""])
+
     def _base64(self, link: str) -> bytes:
         marker = self.marker.encode("utf-8")
         if self.b64_tail is None:
-            lines = self.text.encode("utf-8").splitlines()
-            body = b"\r\n".join(lines) + b"\r\n"
+            body = b"\r\n".join(self.lines) + b"\r\n"
             # Lines of 57 bytes each: those before the first link are the same for everyone.
             first = body.find(marker)
-            cut = (len(body) if first < 0 else first) // _B64_LINE * _B64_LINE
-            self.b64_head = _b64_lines(body[:cut])
+            cut = (len(body) if first < 0 else first) // B64_LINE * B64_LINE
+            self.b64_head = b64_lines(body[:cut])
             self.b64_tail = body[cut:]
-        return self.b64_head + _b64_lines(self.b64_tail.replace(marker, link.encode("utf-8")))
+        return self.b64_head + b64_lines(self.b64_tail.replace(marker, link.encode("utf-8")))
 
     def _quoted_printable(self, link: str) -> bytes:
         marker = self.marker.encode("utf-8")
         if self.qp_lines is None:
-            lines = self.text.encode("utf-8").splitlines() or [b""]
-            self.qp_lines = [b"" if marker in line else _qp_line(line) for line in lines]
+            lines = self.lines or [b""]
+            self.qp_lines = [b"" if marker in line else qp_line(line) for line in lines]
             self.qp_marked = {n: line for n, line in enumerate(lines) if marker in line}
         lines = list(self.qp_lines)
         for number, line in self.qp_marked.items():
-            lines[number] = _qp_line(line.replace(marker, link.encode("utf-8")))
+            lines[number] = qp_line(line.replace(marker, link.encode("utf-8")))
         return b"".join(lines)
-
-
-_B64_LINE = 57  # bytes of data on each 76-character base64 line
-
-
-def _b64_lines(data: bytes) -> bytes:
-    """base64 in lines of 76 characters ending in CRLF, as the email package writes it."""
-    return base64.encodebytes(data).replace(b"\n", b"\r\n")
-
-
-def _qp_line(line: bytes) -> bytes:
-    """One line quoted-printable as the email package writes it: 78 columns, CRLF."""
-    return quoprimime.body_encode(line.decode("latin-1") + "\n", 78, "\r\n").encode("ascii")
 
 
 def web_url(config: Config, week: str) -> str:
@@ -322,7 +338,7 @@ class Signer:
     def __init__(self, config: Config) -> None:
         smtp = config.smtp
         self.selector = smtp.dkim_selector.encode()
-        self.domain = sender(config).domain.encode()
+        self.domain = sender(config)[1].rpartition("@")[2].encode()
         self.key: bytes | None = None
         if smtp.dkim_selector and smtp.dkim_key_env:
             key = os.environ.get(smtp.dkim_key_env, "")

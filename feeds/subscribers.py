@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import csv
-import re
 import secrets
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,9 +16,9 @@ from email_validator import EmailNotValidError, validate_email
 from feeds.db import mailing as db
 from feeds.db.manifest import transaction
 from feeds.errors import FeedsError
+from feeds.headers import header_text, split_mailbox
 
 AddStatus = Literal["added", "reactivated", "renamed", "exists", "kept_removed"]
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class SubscriberError(FeedsError):
@@ -36,8 +36,18 @@ def normalize(email: str) -> str:
 
 
 def clean_name(name: str) -> str:
-    """A display name with every line break and control character folded to a space."""
-    return " ".join(_CONTROL.sub(" ", name).split())
+    """A display name as mail headers will carry it (feeds.headers.header_text: line breaks
+    and control characters become a space, runs of white space one, capped in length)."""
+    return header_text(name)
+
+
+def parse_entry(entry: str, name: str = "") -> tuple[str, str]:
+    """(normalised address, clean name) from `address` or `Name <address>`.
+
+    An explicit name (`--name`, the CSV's name column) wins over the one in angle form.
+    """
+    given, address = split_mailbox(entry)
+    return normalize(address), clean_name(name) or clean_name(given)
 
 
 def new_token() -> str:
@@ -53,7 +63,7 @@ def add(
     conn: sqlite3.Connection, email: str, name: str, now: datetime, *, revive: bool = True
 ) -> AddStatus:
     """Subscribe an address; a removed one comes back only when revive is set."""
-    address, name = normalize(email), clean_name(name)
+    address, name = parse_entry(email, name)
     with transaction(conn):
         return _add(conn, address, name, now, revive)
 
@@ -111,6 +121,8 @@ def import_csv(conn: sqlite3.Connection, path: Path, now: datetime) -> ImportRes
 
     Addresses that unsubscribed earlier stay removed: a list import never re-subscribes
     someone who left. Bad rows are reported and skipped; the rest go in in one transaction.
+    A file that is not well-formed CSV (an unterminated quote) is refused as a whole,
+    naming the line where the broken record starts: nothing of it is imported.
     """
     rows = _read_csv(path)
     counts = {"added": 0, "existing": 0, "kept_removed": 0}
@@ -118,11 +130,11 @@ def import_csv(conn: sqlite3.Connection, path: Path, now: datetime) -> ImportRes
     with transaction(conn):
         for line, email, name in rows:
             try:
-                address = normalize(email)
+                address, clean = parse_entry(email, name)
             except SubscriberError as exc:
                 errors.append(f"{path}:{line}: {exc}")
                 continue
-            status = _add(conn, address, clean_name(name), now, revive=False)
+            status = _add(conn, address, clean, now, revive=False)
             key = {"added": "added", "kept_removed": "kept_removed"}.get(status, "existing")
             counts[key] += 1
     return ImportResult(counts["added"], counts["existing"], counts["kept_removed"], tuple(errors))
@@ -131,24 +143,35 @@ def import_csv(conn: sqlite3.Connection, path: Path, now: datetime) -> ImportRes
 def _read_csv(path: Path) -> list[tuple[int, str, str]]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
-            header = [cell.strip().lower() for cell in next(reader, [])]
+            # strict: a quote left open is an error, not a field swallowing the rest.
+            reader = csv.reader(handle, strict=True)
+            header = [cell.strip().lower() for cell in _records(reader, path, 1) or []]
             if "email" not in header:
                 raise SubscriberError(f"{path}: no 'email' column in the first line")
             at, name_at = header.index("email"), header.index("name") if "name" in header else -1
             rows: list[tuple[int, str, str]] = []
-            for record in reader:
+            while True:
+                start = reader.line_num + 1
+                record = _records(reader, path, start)
+                if record is None:
+                    return rows
                 if not any(cell.strip() for cell in record):
                     continue
                 email = record[at] if at < len(record) else ""
                 name = record[name_at] if 0 <= name_at < len(record) else ""
-                rows.append((reader.line_num, email, name))
-            return rows
+                rows.append((start, email, name))
     except FileNotFoundError:
         raise SubscriberError(f"{path}: no such file") from None
     except UnicodeDecodeError:
         raise SubscriberError(f"{path}: not UTF-8 text") from None
-    except csv.Error as exc:
-        raise SubscriberError(f"{path}: not a readable CSV file: {exc}") from None
     except OSError as exc:
         raise SubscriberError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _records(reader: Iterator[list[str]], path: Path, start: int) -> list[str] | None:
+    """The next record (None at the end); a malformed one names the line it starts on."""
+    try:
+        return next(reader, None)
+    except csv.Error as exc:
+        reason = "unterminated quote" if "unexpected end of data" in str(exc) else str(exc)
+        raise SubscriberError(f"{path} line {start}: {reason}") from None

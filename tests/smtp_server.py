@@ -61,6 +61,7 @@ class Handler:
     held: threading.Event = field(default_factory=threading.Event)
     _release: asyncio.Event | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    eight_bit_mime: bool = True  # False: a server that does not offer 8BITMIME
 
     async def handle_EHLO(
         self,
@@ -71,6 +72,8 @@ class Handler:
         responses: list[str],
     ) -> list[str]:
         session.host_name = hostname
+        if not self.eight_bit_mime:
+            return [line for line in responses if line != "250-8BITMIME"]
         return responses
 
     async def handle_MAIL(
@@ -176,14 +179,16 @@ def smtp_server(
     tls_context: ssl.SSLContext | None = None,
     implicit_tls: bool = False,
     logins: dict[str, str] | None = None,
+    eight_bit_mime: bool = True,
     **smtp_options: Any,
 ) -> Iterator[SmtpTestServer]:
     """Run an aiosmtpd server in a thread for the duration of the block.
 
     tls_context: offer STARTTLS with it (or, with implicit_tls, speak TLS from the start).
     logins: user -> password accepted by AUTH (over plain text too, for tests).
+    eight_bit_mime: offer 8BITMIME in the EHLO reply (aiosmtpd's default) or not.
     """
-    handler = Handler()
+    handler = Handler(eight_bit_mime=eight_bit_mime)
     options: dict[str, Any] = dict(smtp_options)
     if logins is not None:
         options.update(

@@ -96,7 +96,7 @@ CASES: dict[str, tuple[str, str]] = {
     ),
     "from-with-an-encoded-word": (
         PATHS + '[digest]\nfrom = "=?utf-8?q?Bank?= <news@example.org>"\n',
-        "digest.from must be plain text, not an encoded word",
+        "digest.from must be one e-mail address",
     ),
     "from-that-is-two-addresses": (
         PATHS + '[digest]\nfrom = "a@example.org, b@example.org"\n',

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -191,3 +194,58 @@ def test_tokens_never_start_with_a_dash_that_a_command_line_takes_for_an_option(
     from feeds.subscribers import new_token
 
     assert not any(new_token().startswith("-") for _ in range(5000))
+
+
+def test_add_accepts_the_name_and_address_form(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert site.main("subscribers", "add", "Олена <olena@example.com>") == 0
+    assert site.main("subscribers", "add", '"Smith, Dan" <dan@example.com>') == 0
+    assert listed(site, capsys) == ["olena@example.com\tОлена", "dan@example.com\tSmith, Dan"]
+
+
+def test_the_name_option_wins_over_the_name_in_angle_form(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert site.main("subscribers", "add", "Олена <olena@example.com>", "--name", "Olena P.") == 0
+    assert listed(site, capsys) == ["olena@example.com\tOlena P."]
+
+
+def test_import_accepts_the_name_and_address_form_in_the_email_column(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_csv(
+        tmp_path, 'email,name\n"Олена <olena@example.com>",\n"Ann <ann@example.org>",Annie\n'
+    )
+    assert site.main("subscribers", "import", str(path)) == 0
+    assert listed(site, capsys) == ["olena@example.com\tОлена", "ann@example.org\tAnnie"]
+
+
+def test_import_with_an_unterminated_quote_names_its_line_and_imports_nothing(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_csv(
+        tmp_path, 'email,name\nann@example.org,Ann\nbob@example.org,"Bob\ncat@example.org,Cat\n'
+    )
+    assert site.main("subscribers", "import", str(path)) == 2
+    assert capsys.readouterr().err == f"feeds: {path} line 3: unterminated quote\n"
+    assert listed(site, capsys) == []
+
+
+def test_list_piped_into_head_exits_quietly(site: Site, tmp_path: Path) -> None:
+    rows = "".join(f"r{n}@example.org,Reader {n} {'x' * 60}\n" for n in range(2000))
+    assert site.main("subscribers", "import", str(write_csv(tmp_path, "email,name\n" + rows))) == 0
+    env = {k: v for k, v in os.environ.items() if k not in ("FEEDS_CONFIG", "FEEDS_NOW")}
+    lister = subprocess.Popen(
+        [sys.executable, "-m", "feeds", "--config", str(site.config_path), "subscribers", "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert lister.stdout is not None and lister.stderr is not None
+    head = subprocess.run(["head", "-1"], stdin=lister.stdout, capture_output=True, timeout=60)
+    lister.stdout.close()  # only head reads the pipe: when it exits, the writer gets EPIPE
+    err = lister.stderr.read()
+    assert lister.wait(timeout=60) == 0
+    assert head.stdout.decode().startswith("r0@example.org\tReader 0 ")
+    assert err == b""
