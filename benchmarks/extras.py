@@ -26,7 +26,7 @@ DIGEST_NOW = "2026-02-21T12:00"
 WATCH_PROBE = """
 import json, sys, time
 from pathlib import Path
-from feeds.watcher import Watcher
+from feeds.run.watcher import Watcher
 watcher = Watcher(Path(sys.argv[1]), ())
 start = time.perf_counter()
 result = watcher.poll(time.time())

@@ -32,7 +32,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.feeds_src:
         sys.path.insert(0, str(args.feeds_src.resolve()))
-    from feeds.cli import main as feeds_main
+    from feeds.cli.main import main as feeds_main
 
     paths = corpus_mod.generate(args.work / f"corpus-{args.n}-s8", args.n)
     run = args.work / f"profile-run-{args.n}"

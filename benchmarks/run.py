@@ -114,7 +114,7 @@ def feeds_command() -> list[str]:
     """The `feeds` console script next to this Python (not a pyenv shim), or the snapshot's."""
     if _SNAPSHOT:
         # What the console script does, with the exported tree first on sys.path.
-        code = f"import sys; sys.path.insert(0, {str(_SNAPSHOT[0])!r}); from feeds.cli import main; sys.exit(main())"  # noqa: E501
+        code = f"import sys; sys.path.insert(0, {str(_SNAPSHOT[0])!r}); from feeds.cli.main import main; sys.exit(main())"  # noqa: E501
         return [sys.executable, "-c", code]
     script = Path(sys.executable).parent / "feeds"
     return [str(script)] if script.exists() else [sys.executable, "-m", "feeds"]

@@ -1,5 +1,5 @@
 """python -m feeds"""
 
-from feeds.cli import run
+from feeds.cli.main import run
 
 run()

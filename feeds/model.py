@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,7 +47,7 @@ class Article:
 class Meta(NamedTuple):
     """What planning needs of an article without reading its text (one per seed, cached).
 
-    A tuple, so that the state folder's snapshot (feeds.db.snapshot) can hold it as plain
+    A tuple, so that the state folder's snapshot (feeds.store.snapshot) can hold it as plain
     values and 100 000 of them load in a blink.
     """
 
@@ -144,3 +145,18 @@ class Entry:
 
 Bodies = Callable[[Article], tuple[Block, ...]]
 """Where renderers get an article's body: build passes one that reads the state database."""
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file of the publish folder, rendered only when its key changed."""
+
+    path: str
+    key: str
+    render: Callable[[], bytes]
+
+
+def make_key(*parts: str) -> str:
+    """A short stable hash of a render's (or a parse's) inputs."""
+    joined = "\x00".join(parts).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(joined).hexdigest()[:32]

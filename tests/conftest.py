@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from feeds.cli import main
+from feeds.cli.main import main
 from feeds.config import Config, load_config
-from feeds.db.schema import DB_NAME
+from feeds.store.schema import DB_NAME
 from tests.smtp_server import SmtpTestServer, smtp_server
 
 REPO = Path(__file__).resolve().parent.parent

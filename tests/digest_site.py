@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from feeds.db.schema import connect
+from feeds.store.schema import connect
 from tests.conftest import SITE_TOML, Site
 
 FROM = "news@news.example.org"

@@ -8,7 +8,7 @@ import sys
 from datetime import UTC
 from pathlib import Path
 
-from feeds.seeds import SeedFile, read_article
+from feeds.read.seeds import SeedFile, read_article
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "benchmarks"

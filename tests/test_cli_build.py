@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from feeds.slugs import make_slug
+from feeds.read.slugs import make_slug
 from tests.conftest import SHARED_SEED, SITE_TOML, Site
 
 NOW = "2026-03-01T12:00"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from feeds.db.schema import DB_NAME
-from feeds.slots import latest_slot
+from feeds.mail.slots import latest_slot
+from feeds.store.schema import DB_NAME
 from tests.conftest import Site, tree
 from tests.digest_site import article, digest_toml, subscribe
 from tests.smtp_server import SmtpTestServer

@@ -19,12 +19,12 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from feeds.build import build
-from feeds.corpus import read_corpus
-from feeds.db.schema import connect
 from feeds.errors import LockTimeout
-from feeds.publish import LOCK_NAME, LockBusy, locked
-from feeds.seeds import scan
+from feeds.publish.build import build
+from feeds.read.corpus import read_corpus
+from feeds.read.seeds import scan
+from feeds.store.lock import LOCK_NAME, LockBusy, locked
+from feeds.store.schema import connect
 from tests.conftest import Site, clean_build, integrity, tree
 
 NOW = "2026-03-01T12:00"
@@ -88,7 +88,7 @@ def has_open(pid: int, target: Path) -> bool:
 def holder(site: Site) -> Iterator[subprocess.Popen[str]]:
     """Another process holding the lock until it is killed."""
     code = (
-        "import sys; from pathlib import Path; from feeds.publish import locked\n"
+        "import sys; from pathlib import Path; from feeds.store.lock import locked\n"
         "with locked(Path(sys.argv[1]), 0):\n"
         "    print('held', flush=True); sys.stdin.read()\n"
     )

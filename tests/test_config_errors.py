@@ -158,7 +158,7 @@ def test_missing_config_file_is_one_line_with_exit_2(
     site: Site, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = site.root / "nowhere.toml"
-    from feeds.cli import main
+    from feeds.cli.main import main
 
     assert main(["--config", str(missing), "build"]) == 2
     assert capsys.readouterr().err.splitlines() == [

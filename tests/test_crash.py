@@ -20,7 +20,7 @@ from pathlib import Path
 
 import lxml.etree
 
-from feeds.db.schema import DB_NAME
+from feeds.store.schema import DB_NAME
 from tests.conftest import integrity
 
 NOW = "2026-03-01T12:00"
@@ -225,8 +225,8 @@ def test_kill_9_at_random_moments_of_a_3000_article_build_loses_nothing(tmp_path
 KILL_MID_TRANSACTION = """
 import os, signal, sys
 from pathlib import Path
-from feeds.db import manifest as db
-from feeds.db.schema import connect
+from feeds.store import manifest as db
+from feeds.store.schema import connect
 
 conn = connect(Path(sys.argv[1]))
 
@@ -321,7 +321,7 @@ class Counting(sqlite3.Connection):
 real_connect = sqlite3.connect
 sqlite3.connect = lambda *a, **k: real_connect(*a, factory=Counting, **k)
 
-from feeds.cli import main
+from feeds.cli.main import main
 
 code = main(sys.argv[1:])
 with open(os.environ["FEEDS_KILL_COUNT"], "w") as out:
@@ -407,10 +407,10 @@ class Seeds:
 def test_kill_9_at_random_points_of_incremental_builds_then_the_next_build_equals_a_cold_one(
     tmp_path: Path,
 ) -> None:
-    from feeds.build import build
     from feeds.config import load_config
-    from feeds.dates import parse_now
-    from feeds.db.schema import connect
+    from feeds.publish.build import build
+    from feeds.read.dates import parse_now
+    from feeds.store.schema import connect
 
     seed = os.environ.get("FEEDS_CRASH_SEED", "13")
     print(f"FEEDS_CRASH_SEED={seed}")

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feeds.dates import DateError, parse_date, parse_date_prefix, parse_now
+from feeds.read.dates import DateError, parse_date, parse_date_prefix, parse_now
 
 KYIV = ZoneInfo("Europe/Kyiv")
 NEW_YORK = ZoneInfo("America/New_York")

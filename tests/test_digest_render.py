@@ -16,7 +16,7 @@ from babel.dates import format_date
 from lxml import html as lxml_html
 from PIL import Image
 
-from feeds.digest import date_range
+from feeds.mail.digest import date_range
 from tests.browser import FLAGS, chromium, non_blank_fraction, screenshot
 from tests.conftest import Site
 from tests.digest_site import article, build, digest_toml, subscribe

@@ -14,9 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from feeds.config import Config, DigestConfig, SiteConfig
-from feeds.digest import date_range
-from feeds.slots import WeekError, latest_slot, slot_in_week, week_name
-from feeds.templating import babel_locale
+from feeds.mail.digest import date_range
+from feeds.mail.slots import WeekError, latest_slot, slot_in_week, week_name
+from feeds.site.templating import babel_locale
 from tests.hypothesis_profiles import PROPERTY
 
 KYIV = ZoneInfo("Europe/Kyiv")

@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from feeds.digest_run import DigestTick, digest_tick
+from feeds.mail.digest_run import DigestTick, digest_tick
 from tests.conftest import Site
 from tests.digest_site import article, build, digest_toml, state, subscribe
 from tests.smtp_server import SmtpTestServer, free_port

@@ -9,7 +9,7 @@ import feedparser
 import lxml.etree
 import pytest
 
-from feeds import discovery
+from feeds.site import discovery
 from tests.conftest import Site
 from tests.support_web import BASE, build, channels, html_pages, local_path, make_site, parse_html
 

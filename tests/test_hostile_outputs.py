@@ -140,7 +140,7 @@ def test_a_failing_state_database_write_is_one_line_and_the_next_build_recovers(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from feeds.db import manifest
+    from feeds.store import manifest
 
     def disk_full(*args: object) -> None:
         raise sqlite3.OperationalError("database or disk is full")

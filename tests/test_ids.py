@@ -7,7 +7,7 @@ from pathlib import Path
 
 import feedparser
 
-from feeds.db.schema import DB_NAME
+from feeds.store.schema import DB_NAME
 from tests.conftest import SITE_TOML, Site
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from feeds.build import build
 from feeds.config import Config
-from feeds.dates import parse_now
-from feeds.db.schema import DB_NAME, connect
+from feeds.publish.build import build
+from feeds.read.dates import parse_now
+from feeds.store.schema import DB_NAME, connect
 from tests.conftest import Site, clean_build, seed_articles, tree
 
 TOML = """
@@ -215,7 +215,7 @@ def test_incremental_plans_equal_cold_builds_across_sections_images_and_clock(
             target.write_bytes(target.read_bytes())  # new stat, same bytes
         now += timedelta(hours=rng.choice([0, 6, 30, 72]))
         caplog.clear()
-        with caplog.at_level("DEBUG", logger="feeds.build"):
+        with caplog.at_level("DEBUG", logger="feeds.publish.build"):
             conn = connect(config.paths.state)
             try:
                 build(config, now, conn)
@@ -240,12 +240,12 @@ def test_outputs_deleted_by_hand_come_back_once_the_folder_times_are_settled(
     import json
     import time
 
-    import feeds.build
-    from feeds.db.manifest import get_meta
-    from feeds.publish import Publisher
+    import feeds.publish.build
+    from feeds.publish.folder import Publisher
+    from feeds.store.manifest import get_meta
 
     # Three seconds on: every folder time is past the two-second guard.
-    monkeypatch.setattr(feeds.build, "_wall_clock", lambda: time.time() + 3)
+    monkeypatch.setattr(feeds.publish.build, "_wall_clock", lambda: time.time() + 3)
     seed_articles(site, 5)
     config = site.config()
     now = parse_now("2026-03-01", config.site.tz)
@@ -273,8 +273,8 @@ def test_recently_changed_folders_are_listed_not_trusted(site: Site) -> None:
     import json
     import time
 
-    from feeds.db.manifest import get_meta
-    from feeds.publish import Publisher
+    from feeds.publish.folder import Publisher
+    from feeds.store.manifest import get_meta
 
     seed_articles(site, 2)
     config = site.config()
@@ -297,7 +297,7 @@ def test_a_build_killed_after_its_renames_then_reverted_is_repaired(
     """The killed build published an edit; the edit is undone before the next build. Its
     render keys equal the recorded ones again, so only keys forgotten before the renames
     make the next build write the old text back."""
-    from feeds.publish import Publisher
+    from feeds.publish.folder import Publisher
 
     seed_articles(site, 5, "Текст {day}.")
     config = site.config()
@@ -343,7 +343,7 @@ def test_adding_one_article_to_three_hundred_plans_only_what_it_touches(
     try:
         build(config, now, conn)
         site.seed("new.txt", "title: Нова\ndate: 2026-02-01\ntags: Київ\n\nТекст.\n")
-        with caplog.at_level("DEBUG", logger="feeds.build"):
+        with caplog.at_level("DEBUG", logger="feeds.publish.build"):
             result = build(config, now, conn)
     finally:
         conn.close()

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from feeds.cli import main
+from feeds.cli.main import main
 from feeds.config import _SECTIONS, load_config
-from feeds.templating import PACKAGE_TEMPLATES
+from feeds.site.templating import PACKAGE_TEMPLATES
 
 
 @pytest.fixture(autouse=True)

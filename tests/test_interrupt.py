@@ -14,7 +14,7 @@ import pytest
 
 from tests.test_crash import config_text, feeds_command, files_under, is_temp, write_seeds
 
-ARTICLES = 1100  # over feeds.corpus.PARALLEL_THRESHOLD: rendered by forked workers
+ARTICLES = 1100  # over feeds.read.corpus.PARALLEL_THRESHOLD: rendered by forked workers
 
 
 def staged(out: Path) -> bool:

@@ -10,7 +10,7 @@ import lxml.html
 import pytest
 
 from feeds.config import Config, SiteConfig
-from feeds.templating import labels, plural
+from feeds.site.templating import labels, plural
 from tests.conftest import SITE_TOML, Site
 
 NO_DESCRIPTION = SITE_TOML.replace('description = "Новини для тестів"\n', "")

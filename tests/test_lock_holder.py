@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.publish import read_holder
+from feeds.store.lock import read_holder
 from tests.conftest import SITE_TOML, Site
 from tests.digest_site import article, digest_toml, subscribe
 from tests.smtp_server import smtp_server

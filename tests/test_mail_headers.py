@@ -23,10 +23,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from feeds.config import Config, DigestConfig, SiteConfig, SmtpConfig
-from feeds.db.mailing import DigestRow, Subscriber, insert_subscriber
-from feeds.db.manifest import transaction
-from feeds.headers import display_name, header_text
-from feeds.message import Mailing, Signer, recipient_for
+from feeds.mail.headers import display_name, header_text
+from feeds.mail.message import Mailing, Signer, recipient_for
+from feeds.store.mailing import DigestRow, Subscriber, insert_subscriber
+from feeds.store.manifest import transaction
 from tests.conftest import SITE_TOML, Site
 from tests.digest_site import article, build, delivery_states, digest_toml, state
 from tests.hypothesis_profiles import PROPERTY

@@ -11,12 +11,12 @@ from email.message import EmailMessage
 
 import pytest
 
-from feeds import message as message_module
 from feeds.config import Config, DigestConfig, SiteConfig, SmtpConfig
-from feeds.db.mailing import DigestRow, Subscriber
-from feeds.headers import HeaderError
-from feeds.mail import SmtpSession
-from feeds.message import Mailing, build_message, recipient_for, transfer_encoding
+from feeds.mail import message as message_module
+from feeds.mail.delivery import SmtpSession
+from feeds.mail.headers import HeaderError
+from feeds.mail.message import Mailing, build_message, recipient_for, transfer_encoding
+from feeds.store.mailing import DigestRow, Subscriber
 from tests.smtp_server import smtp_server
 
 MARK = "feeds-unsubscribe-0123456789abcdef01234567"

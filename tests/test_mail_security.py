@@ -16,9 +16,9 @@ import dkim
 import pytest
 
 from feeds.config import Config, DigestConfig, SiteConfig
-from feeds.db.mailing import DigestRow, Subscriber
-from feeds.headers import HeaderError
-from feeds.message import build_message, recipient_for
+from feeds.mail.headers import HeaderError
+from feeds.mail.message import build_message, recipient_for
+from feeds.store.mailing import DigestRow, Subscriber
 from tests.conftest import Site
 from tests.digest_site import article, build, digest_toml, subscribe
 from tests.smtp_server import Received, smtp_server

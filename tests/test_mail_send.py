@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.digest import date_range
+from feeds.mail.digest import date_range
 from tests.conftest import Site
 from tests.digest_site import article, build, delivery_states, digest_toml, subscribe
 from tests.smtp_server import SmtpTestServer

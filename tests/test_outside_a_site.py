@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from feeds.cli import main
-from feeds.commands.guards import NO_SITE
+from feeds.cli.guards import NO_SITE
+from feeds.cli.main import main
 from tests.conftest import Site
 
 

@@ -9,7 +9,7 @@ from contextlib import closing
 
 import pytest
 
-from feeds.parallel import WorkerLost, fork_map
+from feeds.read.parallel import WorkerLost, fork_map
 
 
 def square(index: int) -> int:

@@ -22,12 +22,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from feeds.config import Config, SiteConfig
-from feeds.corpus import entries_for, meta_of
 from feeds.errors import SeedError
-from feeds.model import Article, Block, BlockKind, Entry
-from feeds.outputs import Output
-from feeds.plan import fingerprint_of, plan, resolve_images
-from feeds.seeds import SeedFile, read_article
+from feeds.model import Article, Block, BlockKind, Entry, Output
+from feeds.read.corpus import entries_for, meta_of
+from feeds.read.seeds import SeedFile, read_article
+from feeds.site.plan import fingerprint_of, plan, resolve_images
 from tests.hypothesis_profiles import PROPERTY
 
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -328,7 +327,7 @@ def test_the_fast_ignore_matcher_agrees_with_fnmatch(patterns: list[str], name: 
     """`*.x` and `x*` patterns take a shortcut; the answer must be fnmatch's."""
     import fnmatch
 
-    from feeds.seeds import ignore_matcher
+    from feeds.read.seeds import ignore_matcher
 
     expected = any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
     assert ignore_matcher(tuple(patterns))(name) == expected

@@ -18,11 +18,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feeds.config import Config, SiteConfig
-from feeds.corpus import entries_for, meta_of
-from feeds.dates import FIRST_YEAR, LAST_YEAR, DateError, parse_date, site_time
-from feeds.discovery import sitemap
 from feeds.model import Article, Block
-from feeds.syndication import ArchiveLinks, Channel, Syndication
+from feeds.read.corpus import entries_for, meta_of
+from feeds.read.dates import FIRST_YEAR, LAST_YEAR, DateError, parse_date, site_time
+from feeds.site.discovery import sitemap
+from feeds.site.syndication import ArchiveLinks, Channel, Syndication
 from tests.hypothesis_profiles import PROPERTY
 
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from feeds.errors import SeedError
 from feeds.model import Article, Block
-from feeds.reader import TITLE_MAX, decode, derive_title, parse
+from feeds.read.reader import TITLE_MAX, decode, derive_title, parse
 from tests.conftest import SHARED_SEED
 
 KYIV = ZoneInfo("Europe/Kyiv")

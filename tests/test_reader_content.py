@@ -6,8 +6,8 @@ import lxml.html
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feeds.content import blocks_to_html, linkify
 from feeds.model import Block
+from feeds.site.content import blocks_to_html, linkify
 
 
 def test_plain_text_is_escaped() -> None:

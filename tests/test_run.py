@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.publish import locked
+from feeds.store.lock import locked
 from tests.conftest import Site
 from tests.digest_site import article, digest_ids, digest_toml, subscribe
 from tests.smtp_server import SmtpTestServer as SmtpServer

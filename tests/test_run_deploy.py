@@ -134,7 +134,7 @@ def test_timer_runs_the_oneshot_tick_service_every_few_minutes() -> None:
 
 
 def test_units_and_site_paths_agree_with_feeds_init(tmp_path: Path) -> None:
-    from feeds.cli import main
+    from feeds.cli.main import main
 
     assert main(["init", str(tmp_path / "site")]) == 0
     config_text = (tmp_path / "site" / "feeds.toml").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Every read under the seeds folder goes through feeds.safe_open (SPEC 2: a symlink that
+"""Every read under the seeds folder goes through feeds.read.safe_open (SPEC 2: a symlink that
 points outside the seeds folder is refused): the check and the read concern one open file,
 so a file swapped for a symlink while a build runs never publishes what it points at."""
 
@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feeds.build import build
-from feeds.dates import parse_now
-from feeds.db.schema import connect
 from feeds.errors import SeedError
-from feeds.safe_open import MAX_HOPS, read_file, stat_file
+from feeds.publish.build import build
+from feeds.read.dates import parse_now
+from feeds.read.safe_open import MAX_HOPS, read_file, stat_file
+from feeds.store.schema import connect
 from tests.conftest import Site, tree
 from tests.hypothesis_profiles import PROPERTY
 

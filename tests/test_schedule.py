@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from feeds.config import WEEKDAYS, Config, DigestConfig, SiteConfig
-from feeds.schedule import digest_trigger
-from feeds.slots import latest_slot
+from feeds.mail.slots import latest_slot
+from feeds.run.schedule import digest_trigger
 
 KYIV = ZoneInfo("Europe/Kyiv")
 UTC = ZoneInfo("UTC")

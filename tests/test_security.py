@@ -17,7 +17,7 @@ import lxml.html
 import pytest
 
 from feeds.config import Config
-from feeds.templating import PACKAGE_TEMPLATES, make_env
+from feeds.site.templating import PACKAGE_TEMPLATES, make_env
 from tests.conftest import Site, tree
 
 NOW = "2026-03-01T12:00"

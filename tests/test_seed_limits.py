@@ -19,10 +19,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feeds.content import blocks_to_html, linkify
-from feeds.corpus import base_slug
 from feeds.errors import SeedError
-from feeds.reader import Limits, parse
+from feeds.read.corpus import base_slug
+from feeds.read.reader import Limits, parse
+from feeds.site.content import blocks_to_html, linkify
 from tests.conftest import Site
 from tests.hypothesis_profiles import PROPERTY
 

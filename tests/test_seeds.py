@@ -8,7 +8,7 @@ import pytest
 
 from feeds.config import DEFAULT_IGNORE
 from feeds.errors import SeedError
-from feeds.seeds import SeedFile, read_article, read_bytes, scan, settle
+from feeds.read.seeds import SeedFile, read_article, read_bytes, scan, settle
 from tests.conftest import Site
 
 GOOD = "date 2026-02-20\n\nТекст статті, що має зміст.\n"

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feeds.serve import make_server
+from feeds.web.serve import make_server
 from tests.hypothesis_profiles import PROPERTY
 
 SECRET = b"root:x:0:0:SECRET-OUTSIDE-THE-PUBLISH-FOLDER"

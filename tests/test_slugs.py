@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from feeds.slugs import is_reserved, make_slug
+from feeds.read.slugs import is_reserved, make_slug
 from tests.conftest import Site
 
 
 def test_many_articles_with_one_title_get_the_next_free_numbers() -> None:
     """20 000 equal titles (generated corpora have many): each takes the next free number;
     the search resumes where the last one stopped (restarting it was quadratic)."""
-    from feeds.slugs import assign_slugs
+    from feeds.read.slugs import assign_slugs
 
     wanted = [(f"id{i}", "novyna") for i in range(20_000)] + [("x", "novyna-7")]
     slugs = assign_slugs(wanted, {"old": "novyna-3"})

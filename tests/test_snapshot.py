@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from feeds.build import build
-from feeds.corpus import meta_of
-from feeds.dates import parse_now
-from feeds.db import snapshot
-from feeds.db.manifest import get_meta
-from feeds.db.schema import connect
 from feeds.model import Article, SeedRow
+from feeds.publish.build import build
+from feeds.read.corpus import meta_of
+from feeds.read.dates import parse_now
+from feeds.store import snapshot
+from feeds.store.manifest import get_meta
+from feeds.store.schema import connect
 from tests.conftest import Site, clean_build, seed_articles, tree
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.db.schema import DB_NAME
+from feeds.store.schema import DB_NAME
 from tests.conftest import SITE_TOML, Site
 from tests.digest_site import subscribe
 

@@ -191,7 +191,7 @@ def test_subscribers_live_in_the_wal_state_database(site: Site) -> None:
 
 
 def test_tokens_never_start_with_a_dash_that_a_command_line_takes_for_an_option() -> None:
-    from feeds.subscribers import new_token
+    from feeds.mail.subscribers import new_token
 
     assert not any(new_token().startswith("-") for _ in range(5000))
 

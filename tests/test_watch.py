@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.slots import latest_slot
+from feeds.mail.slots import latest_slot
 from tests.conftest import Site
 from tests.digest_site import article, delivery_states, digest_toml, subscribe
 from tests.smtp_server import smtp_server

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from feeds.config import DEFAULT_IGNORE
-from feeds.seeds import scan
-from feeds.watcher import AUDIT_POLLS, RESTAT_FOLDER_MAX, Watcher
+from feeds.read.seeds import scan
+from feeds.run.watcher import AUDIT_POLLS, RESTAT_FOLDER_MAX, Watcher
 
 OLD = time.time() - 3600.0  # an mtime long settled
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from feeds.db.schema import DB_NAME
-from feeds.publish import read_holder
-from feeds.slots import latest_slot
+from feeds.mail.slots import latest_slot
+from feeds.store.lock import read_holder
+from feeds.store.schema import DB_NAME
 from tests.conftest import Site
 from tests.digest_site import article, digest_toml, subscribe
 from tests.smtp_server import smtp_server

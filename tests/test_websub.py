@@ -9,7 +9,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from feeds.websub import ping_hub
+from feeds.publish.websub import ping_hub
 from tests.conftest import Site
 from tests.support_web import BASE, build, free_port, make_site, raw_server, running_hub
 

@@ -1,0 +1,310 @@
+"""The one configuration object, loaded from feeds.toml and passed explicitly everywhere."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from feeds.config import checks as check
+from feeds.config.checks import WEEKDAYS as WEEKDAYS  # re-exported: slots and tests use it
+from feeds.errors import ConfigError
+
+DEFAULT_IGNORE = (".*", "*~", "*.swp", "*.tmp", "*.part", "*.crdownload")
+CONFIG_ENV = "FEEDS_CONFIG"
+CONFIG_NAME = "feeds.toml"
+WHOLE = "a whole number"
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """Who publishes, where, in which language and timezone."""
+
+    title: str = field(default="feeds", metadata=check.text(1, 200, "a title"))
+    base_url: str = field(default="http://localhost:8000/", metadata=check.base_url())
+    language: str = field(default="en", metadata=check.language())
+    timezone: str = field(default="UTC", metadata=check.timezone())
+    author: str = field(default="feeds", metadata=check.text(1, 200, "a name"))
+    # Empty: "Latest articles" in the site's language (labels.toml).
+    description: str = field(default="", metadata=check.text(0, 2000))
+    id_year: int = field(default=2000, metadata=check.whole(1000, 2999, "a year"))
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The site timezone as a tzinfo."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def host(self) -> str:
+        """Host name of base_url (used in tag: ids and Message-IDs)."""
+        return urlsplit(self.base_url).hostname or "localhost"
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    """Where seeds are read, pages written and state kept (absolute once loaded)."""
+
+    seeds: Path = field(default=Path("seeds"), metadata=check.path())
+    out: Path = field(default=Path("public"), metadata=check.path())
+    state: Path = field(default=Path(".feeds-state"), metadata=check.path())
+    templates: Path | None = field(default=None, metadata=check.path())
+
+
+@dataclass(frozen=True)
+class SeedsConfig:
+    """Limits and ignore patterns for the seeds folder."""
+
+    max_bytes: int = field(
+        default=2 * 1024 * 1024, metadata=check.whole(1, 2**30, "a number of bytes")
+    )
+    ignore: tuple[str, ...] = field(default=(), metadata=check.patterns())
+    # Tags past this are dropped, with a `SEEDS/NAME: ...` line.
+    max_tags: int = field(default=20, metadata=check.whole(0, 1000, WHOLE))
+    # Characters; longer titles and summaries are cut on a word boundary.
+    max_title: int = field(default=200, metadata=check.whole(10, 10_000, "a number of characters"))
+    max_summary: int = field(
+        default=1000, metadata=check.whole(10, 100_000, "a number of characters")
+    )
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    """What the feeds carry."""
+
+    max_items: int = field(default=50, metadata=check.whole(1, 10_000, WHOLE))
+    full_content: bool = field(default=True, metadata=check.flag())
+    websub_hub: str = field(default="", metadata=check.url(optional=True))
+    page_size: int = field(default=20, metadata=check.whole(1, 10_000, WHOLE))
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    """When the weekly digest goes out and how it is addressed."""
+
+    weekday: str = field(default="fri", metadata=check.choice(WEEKDAYS))
+    time: str = field(default="17:00", metadata=check.clock_time())
+    from_: str = field(default="feeds@localhost", metadata=check.address())
+    subject: str = field(default="{title}: {range}", metadata=check.text(1, 200, "a subject"))
+    unsubscribe_url: str = field(default="", metadata=check.url(optional=True, token=True))
+
+    @property
+    def hour_minute(self) -> tuple[int, int]:
+        """digest.time as (hour, minute)."""
+        hour, minute = self.time.split(":")
+        return int(hour), int(minute)
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """How mail leaves: server, security and where the secrets are."""
+
+    host: str = field(default="localhost", metadata=check.host())
+    port: int = field(default=587, metadata=check.whole(1, 65535, "a port number"))
+    security: str = field(default="starttls", metadata=check.choice(("starttls", "tls", "none")))
+    user: str = field(default="", metadata=check.text(0, 256, "a user name"))
+    password_env: str = field(default="FEEDS_SMTP_PASSWORD", metadata=check.env_name())
+    timeout: float = field(default=30.0, metadata=check.seconds(1, 600))
+    dkim_selector: str = field(default="", metadata=check.dns_labels())
+    dkim_key_env: str = field(default="", metadata=check.env_name(empty=True))
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    """The watch daemon's scan interval in seconds."""
+
+    interval: float = field(default=1.0, metadata=check.seconds(0.05, 3600))
+
+
+@dataclass(frozen=True)
+class LockConfig:
+    """How long a run may hold the lock before `feeds run` reports it as stuck."""
+
+    max_age: float = field(default=1800.0, metadata=check.seconds(1, 7 * 86400))
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a command needs to know, resolved to absolute paths."""
+
+    site: SiteConfig = field(default_factory=SiteConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    seeds: SeedsConfig = field(default_factory=SeedsConfig)
+    feed: FeedConfig = field(default_factory=FeedConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    watch: WatchConfig = field(default_factory=WatchConfig)
+    lock: LockConfig = field(default_factory=LockConfig)
+    source: Path | None = None
+    seeds_label: str = "seeds"  # paths.seeds as written, for `SEEDS/NAME: reason` lines
+
+    @property
+    def ignore_patterns(self) -> tuple[str, ...]:
+        """Built-in ignore patterns plus the configured ones."""
+        return DEFAULT_IGNORE + self.seeds.ignore
+
+    def replace_paths(self, **changes: Path) -> Config:
+        """A copy with some paths replaced (command-line overrides), checked like the file's."""
+        paths = dataclasses.replace(self.paths, **changes)
+        _check_paths(paths, self.source)
+        return dataclasses.replace(self, paths=paths)
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "site": SiteConfig,
+    "paths": PathsConfig,
+    "seeds": SeedsConfig,
+    "feed": FeedConfig,
+    "digest": DigestConfig,
+    "smtp": SmtpConfig,
+    "watch": WatchConfig,
+    "lock": LockConfig,
+}
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_HEADER_SAFE = {("site", "title"), ("site", "author"), ("digest", "from"), ("digest", "subject")}
+_MULTILINE = {("site", "description")}  # the only value that may hold a line break
+
+
+def find_config_file(explicit: str | None, start: Path | None = None) -> Path | None:
+    """--config, else FEEDS_CONFIG, else feeds.toml in the current folder or the nearest parent.
+
+    The parents are searched as git and ruff do, so a command run in a site's subfolder
+    finds the site, and one run outside any site finds none instead of inventing one.
+    """
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    here = (start or Path.cwd()).absolute()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(path: Path | None) -> Config:
+    """Read and validate feeds.toml; relative paths are taken relative to the file."""
+    if path is None:
+        return _build({}, Path.cwd(), None)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return _build(raw, path.resolve().parent, path)
+
+
+def _build(raw: dict[str, Any], base: Path, source: Path | None) -> Config:
+    where = str(source) if source else "config"
+    sections: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name not in _SECTIONS:
+            raise ConfigError(f"{where}: unknown section [{name}]")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: [{name}] must be a table")
+        sections[name] = _section(where, name, _SECTIONS[name], value)
+    site: SiteConfig = sections.get("site", SiteConfig())
+    if not site.base_url.endswith("/"):
+        site = dataclasses.replace(site, base_url=site.base_url + "/")
+    paths: PathsConfig = sections.get("paths", PathsConfig())
+    paths = PathsConfig(
+        seeds=_absolute(base, paths.seeds),
+        out=_absolute(base, paths.out),
+        state=_absolute(base, paths.state),
+        templates=_absolute(base, paths.templates) if paths.templates else None,
+    )
+    config = Config(
+        site=site,
+        paths=paths,
+        seeds=sections.get("seeds", SeedsConfig()),
+        feed=sections.get("feed", FeedConfig()),
+        digest=sections.get("digest", DigestConfig()),
+        smtp=sections.get("smtp", SmtpConfig()),
+        watch=sections.get("watch", WatchConfig()),
+        lock=sections.get("lock", LockConfig()),
+        source=source,
+        seeds_label=str(raw.get("paths", {}).get("seeds", "seeds")).rstrip("/") or "seeds",
+    )
+    _check_paths(config.paths, source)
+    return config
+
+
+def _absolute(base: Path, value: Path) -> Path:
+    return value if value.is_absolute() else (base / value).resolve()
+
+
+def _section(where: str, name: str, cls: type[Any], values: dict[str, Any]) -> Any:
+    fields = {f.name.rstrip("_"): f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        spec = fields.get(key)
+        if spec is None:
+            raise ConfigError(f"{where}: unknown key {name}.{key}")
+        dotted = f"{name}.{key}"
+        if isinstance(value, str):
+            _check_text(where, (name, key), value)
+        kwargs[spec.name] = _checked(where, dotted, spec, value)
+    return cls(**kwargs)
+
+
+def _check_text(where: str, key: tuple[str, str], value: str) -> None:
+    """What no string value may hold, whatever its key.
+
+    An encoded word (=?utf-8?...?=) in a title or subject is plain text: the mail headers
+    encode it again (feeds.mail.headers). digest.from refuses one (check.address).
+    """
+    dotted = ".".join(key)
+    breaks = r"[\r\n\x00\x85\u2028\u2029]" if key in _HEADER_SAFE else r"[\r\n\x00]"
+    if (key in _HEADER_SAFE or key not in _MULTILINE) and re.search(breaks, value):
+        # A line break in a mail header or an SMTP command would start a new one.
+        raise ConfigError(f"{where}: {dotted} must not contain line breaks")
+    if _CONTROL.search(value):
+        # These cannot be written into XML: the feeds would fail, so say so here.
+        raise ConfigError(f"{where}: {dotted} must not contain control characters")
+
+
+def _checked(where: str, dotted: str, spec: dataclasses.Field[Any], value: Any) -> Any:
+    """The value as the program uses it, or a ConfigError naming the key and what it expects."""
+    rule: check.Rule = spec.metadata["rule"]
+    try:
+        return rule.check(value)
+    except ValueError:
+        got = _short(value)
+        raise ConfigError(f"{where}: {dotted} must be {rule.expected}, got {got}") from None
+
+
+def _short(value: Any) -> str:
+    """A value for an error line: one line, not too long (repr escapes line breaks)."""
+    shown = repr(value) if not isinstance(value, bool) else str(value).lower()
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _check_paths(paths: PathsConfig, source: Path | None) -> None:
+    """The folders must not overlap in ways that publish or delete what they should not.
+
+    Compared as resolved real paths (symlinks followed), so `out = "."` or a link to the
+    seeds folder is seen for what it is.
+    """
+    out = paths.out.resolve()
+    state = paths.state.resolve()
+    seeds = paths.seeds.resolve()
+    if state == out or out in state.parents:
+        raise ConfigError(f"paths.state ({state}) must not be inside the publish folder ({out})")
+    if out == seeds or seeds in out.parents:
+        raise ConfigError(f"paths.out ({out}) must not be inside the seeds folder ({seeds})")
+    if out in seeds.parents:
+        raise ConfigError(f"paths.out ({out}) must not contain the seeds folder ({seeds})")
+    if source is not None and out in source.resolve().parents:
+        raise ConfigError(
+            f"paths.out ({out}) must not contain the config file ({source.resolve()})"
+        )

@@ -1,0 +1,50 @@
+"""The one idempotent step shared by `feeds run` (cron) and `feeds watch` (the daemon).
+
+Build as of `now`, then let the digest engine create and deliver the digest of the latest send
+slot that has passed, if it is due. Running it twice, or after any downtime, gives the same
+publish folder and sends nothing twice: every decision comes from the seeds, the publish folder
+and the state database, never from what the process remembers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from feeds.config import Config
+from feeds.mail.digest_run import DigestTick, digest_tick
+from feeds.publish.build import BuildResult, build
+from feeds.store.lock import locked
+from feeds.store.schema import connect
+
+
+@dataclass(frozen=True)
+class TickResult:
+    """What one tick did: the build, and the digest step when it ran."""
+
+    build: BuildResult
+    digest: DigestTick | None
+
+    @property
+    def exit_code(self) -> int:
+        """0, or 4 when mail is left undelivered (the next tick retries it)."""
+        return self.digest.exit_code if self.digest is not None else 0
+
+
+def tick(
+    config: Config, now: datetime, conn: sqlite3.Connection, *, digest: bool = True
+) -> TickResult:
+    """Build, then (with digest) create and deliver a due digest; the caller holds the lock."""
+    result = build(config, now, conn)
+    return TickResult(result, digest_tick(config, now, conn) if digest else None)
+
+
+def locked_tick(config: Config, now: datetime, *, wait: float, digest: bool = True) -> TickResult:
+    """tick() under the state lock; raises feeds.store.lock.LockBusy at once when wait is 0."""
+    with locked(config.paths.state, wait):
+        conn = connect(config.paths.state)
+        try:
+            return tick(config, now, conn, digest=digest)
+        finally:
+            conn.close()

@@ -1,0 +1,102 @@
+"""The state folder's lock: one flock, so two runs never write at once and a killed process
+never leaves it stale. The holder records its pid and start time in the file, so that others
+can say who they wait for."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from feeds.errors import LockTimeout
+
+LOCK_NAME = "lock"
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds the state lock: written into the lock file by the process that took it."""
+
+    pid: int
+    started: float  # real clock (time.time()) when it took the lock, never --now
+
+    def age(self, wall: float) -> float:
+        """Seconds the lock has been held at wall-clock time `wall`."""
+        return max(0.0, wall - self.started)
+
+    def describe(self) -> str:
+        """`pid 1234 since 2026-11-27 03:00:05 UTC`: enough to find it in ps and the logs."""
+        when = datetime.fromtimestamp(self.started, UTC)
+        return f"pid {self.pid} since {when:%Y-%m-%d %H:%M:%S} UTC"
+
+
+class LockBusy(LockTimeout):
+    """The lock is held and the caller asked not to wait."""
+
+    def __init__(self, message: str, holder: LockHolder | None = None) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+def read_holder(state_dir: Path) -> LockHolder | None:
+    """The holder recorded in state/lock, or None when none is (or it is half written)."""
+    try:
+        record = json.loads((state_dir / LOCK_NAME).read_bytes() or b"null")
+        return LockHolder(int(record["pid"]), float(record["started"]))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _record_holder(fd: int) -> None:
+    """Write our pid and start time into the lock file we just locked (in place: replacing
+    the file would give later processes a different inode to lock)."""
+    data = json.dumps({"pid": os.getpid(), "started": round(time.time(), 3)}).encode() + b"\n"
+    os.pwrite(fd, data, 0)
+    os.ftruncate(fd, len(data))
+
+
+@contextmanager
+def locked(
+    state_dir: Path, wait: float, on_wait: Callable[[LockHolder | None], None] | None = None
+) -> Iterator[None]:
+    """Hold the flock on state/lock; wait up to `wait` seconds (0: LockBusy at once).
+
+    on_wait(holder) is called once when the lock is busy and we start waiting for it.
+    """
+    state_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(state_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait
+        waiting = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                    raise
+                if wait <= 0:
+                    holder = read_holder(state_dir)
+                    raise LockBusy("another feeds process is running", holder) from None
+                if not waiting and on_wait is not None:
+                    on_wait(read_holder(state_dir))
+                waiting = True
+                if time.monotonic() >= deadline:
+                    holder = read_holder(state_dir)
+                    who = f" ({holder.describe()})" if holder else ""
+                    raise LockTimeout(
+                        f"another feeds process has held {state_dir / LOCK_NAME}"
+                        f" for more than {wait:.0f} s{who}"
+                    ) from None
+                time.sleep(0.05)
+        _record_holder(fd)
+        yield
+    finally:
+        os.close(fd)

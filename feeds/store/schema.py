@@ -1,0 +1,174 @@
+"""Opening the state database (WAL) and bringing its schema up to date."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from feeds.errors import StateError
+from feeds.store.lock import LOCK_NAME  # the lock file marks a state folder in use
+
+DB_NAME = "feeds.sqlite3"
+
+SNAPSHOT_GLOB = "snapshot-*.bin"  # feeds.store.snapshot writes these after a build
+
+# Each entry moves the schema one version up; never edit an entry once released.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE seeds (
+        rel TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        inode INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        article TEXT,
+        body TEXT,
+        error TEXT
+    );
+    CREATE TABLE slugs (article_id TEXT PRIMARY KEY, slug TEXT NOT NULL UNIQUE);
+    CREATE TABLE published (
+        article_id TEXT PRIMARY KEY,
+        first_seen TEXT NOT NULL,
+        date TEXT NOT NULL
+    );
+    CREATE TABLE outputs (path TEXT PRIMARY KEY, key TEXT NOT NULL);
+    CREATE TABLE subscribers (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        name TEXT NOT NULL DEFAULT '',
+        token TEXT NOT NULL UNIQUE,
+        added_at TEXT NOT NULL,
+        removed_at TEXT
+    );
+    CREATE TABLE digests (
+        week TEXT PRIMARY KEY,
+        slot TEXT NOT NULL,
+        start TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        queued_at TEXT,
+        done INTEGER NOT NULL DEFAULT 0,
+        articles INTEGER NOT NULL,
+        heading TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        marker TEXT NOT NULL,
+        web_html TEXT NOT NULL,
+        mail_html TEXT NOT NULL,
+        mail_text TEXT NOT NULL
+    );
+    CREATE TABLE digest_articles (
+        article_id TEXT PRIMARY KEY,
+        week TEXT NOT NULL REFERENCES digests(week),
+        position INTEGER NOT NULL
+    );
+    CREATE TABLE deliveries (
+        week TEXT NOT NULL REFERENCES digests(week),
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers(id),
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'sending', 'sent', 'temp_fail', 'perm_fail', 'cancelled')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT '',
+        next_attempt TEXT,
+        first_attempt TEXT,
+        updated_at TEXT,
+        PRIMARY KEY (week, subscriber_id)
+    );
+    """,
+)
+
+
+def connect(state_dir: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the state database in WAL mode with the current schema.
+
+    A database that is empty or has no schema in a folder that was used before is refused:
+    taking it for a new one would silently drop every subscriber and the delivery history.
+    """
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / DB_NAME
+    if not path.exists():
+        if any(state_dir.glob(SNAPSHOT_GLOB)):
+            raise StateError(_lost(path, "is missing"))
+        _create(state_dir)
+    conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+    try:
+        if _blank(conn) and _used_before(state_dir):
+            raise StateError(_lost(path, "is empty"))
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _create(state_dir: Path) -> None:
+    """A new database with the full schema, put in place whole (a crash leaves none, not half).
+
+    Because a fresh database never appears without its schema, an empty one found later
+    means something was lost, not that a first run was interrupted.
+    """
+    fd, temp = tempfile.mkstemp(prefix=".new-", suffix=".sqlite3", dir=state_dir)
+    os.close(fd)
+    try:
+        conn = sqlite3.connect(temp, isolation_level=None)
+        try:
+            migrate(conn)
+            conn.execute("PRAGMA journal_mode=WAL")
+        finally:
+            conn.close()
+        with contextlib.suppress(FileExistsError):  # another process made it first: keep theirs
+            os.link(temp, state_dir / DB_NAME)
+    finally:
+        os.unlink(temp)
+
+
+def _blank(conn: sqlite3.Connection) -> bool:
+    """No schema at all: a zero-length file, or one whose tables are gone."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    tables = int(conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
+    return version == 0 and tables == 0
+
+
+def _used_before(state_dir: Path) -> bool:
+    """A lock file or a build snapshot: some feeds command has used this folder."""
+    return (state_dir / LOCK_NAME).exists() or any(state_dir.glob(SNAPSHOT_GLOB))
+
+
+def _lost(path: Path, what: str) -> str:
+    return (
+        f"state database {path} {what} but the folder was used before (subscribers and the"
+        " delivery history would be lost): restore it from the backup, or remove the folder"
+        " to start afresh"
+    )
+
+
+def open_readonly(state_dir: Path) -> sqlite3.Connection:
+    """A read-only connection to an existing state database (for worker processes)."""
+    uri = (state_dir / DB_NAME).resolve().as_uri() + "?mode=ro"
+    return sqlite3.connect(uri, uri=True, timeout=60)
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply every migration newer than the database's user_version, each atomically."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > len(MIGRATIONS):
+        raise StateError(
+            f"the state database has schema version {version}; this feeds knows"
+            f" {len(MIGRATIONS)}: it was written by a newer feeds"
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in script.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
