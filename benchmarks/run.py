@@ -113,15 +113,17 @@ _SNAPSHOT: list[Path] = []  # set by --feeds-rev: run feeds from an exported com
 def feeds_command() -> list[str]:
     """The `feeds` console script next to this Python (not a pyenv shim), or the snapshot's."""
     if _SNAPSHOT:
-        # What the console script does, with the exported tree first on sys.path.
-        code = f"import sys; sys.path.insert(0, {str(_SNAPSHOT[0])!r}); from feeds.cli.main import main; sys.exit(main())"  # noqa: E501
+        # `python -m feeds` with the exported tree first on sys.path: the package's own
+        # entry point, whichever layout that commit has.
+        code = f"import sys, runpy; sys.path.insert(0, {str(_SNAPSHOT[0])!r}); runpy.run_module('feeds', run_name='__main__', alter_sys=True)"  # noqa: E501
         return [sys.executable, "-c", code]
     script = Path(sys.executable).parent / "feeds"
     return [str(script)] if script.exists() else [sys.executable, "-m", "feeds"]
 
 
 def export_feeds(rev: str, work: Path) -> str:
-    """git archive REV's feeds/ into work/feeds-<commit>/; returns the full commit id."""
+    """git archive REV's feeds/ (and templates/, where the commit keeps them at the top)
+    into work/feeds-<commit>/; returns the full commit id."""
     commit = subprocess.run(
         ["git", "-C", str(REPO), "rev-parse", "--verify", f"{rev}^{{commit}}"],
         capture_output=True, text=True, check=True,
@@ -129,8 +131,13 @@ def export_feeds(rev: str, work: Path) -> str:
     target = work / f"feeds-{commit[:12]}"
     if not (target / "feeds" / "__init__.py").exists():
         target.mkdir(parents=True, exist_ok=True)
+        listed = subprocess.run(
+            ["git", "-C", str(REPO), "ls-tree", "--name-only", commit],
+            capture_output=True, text=True, check=True,
+        ).stdout.split()  # fmt: skip
+        parts = [name for name in ("feeds", "templates") if name in listed]
         archive = subprocess.run(
-            ["git", "-C", str(REPO), "archive", commit, "feeds"], capture_output=True, check=True
+            ["git", "-C", str(REPO), "archive", commit, *parts], capture_output=True, check=True
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
     _SNAPSHOT[:] = [target]
