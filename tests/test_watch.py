@@ -197,7 +197,7 @@ def test_a_restarted_daemon_sends_the_digest_it_missed(tmp_path: Path) -> None:
                 daemon.proc.kill()
                 daemon.proc.wait()
         assert server.recipients() == ["olena@example.org"]
-        assert f"digest {slot.week}: 1 articles; 1 sent" in daemon.log()
+        assert f"digest {slot.week}: 1 article; 1 sent" in daemon.log()
 
 
 def test_sigterm_during_a_send_lets_the_job_finish_then_exits_0(tmp_path: Path) -> None:

@@ -49,7 +49,8 @@ class DigestTick:
     def summary(self) -> str:
         """One log line: the week, its articles and what happened to the mail."""
         return (
-            f"digest {self.week}: {self.articles} articles; {self.sent} sent,"
+            f"digest {self.week}: {self.articles} article{'' if self.articles == 1 else 's'};"
+            f" {self.sent} sent,"
             f" {self.failed} failed, {self.deferred} deferred"
         )
 
@@ -146,7 +147,13 @@ def create_digest(
     )
     with transaction(conn):
         db.insert_digest(conn, row, [e.id for e in entries])
-    log.info("%s: digest of %d articles (%d in the mail)", slot.week, len(entries), parts.shown)
+    log.info(
+        "%s: digest of %d article%s (%d in the mail)",
+        slot.week,
+        len(entries),
+        "" if len(entries) == 1 else "s",
+        parts.shown,
+    )
     return row
 
 
