@@ -73,12 +73,17 @@ class Tab:
 
         to_chrome, self._writer = os.pipe()
         self._reader, from_chrome = os.pipe()
+        # Moved above fd 4 first: dup2 onto a descriptor's own number keeps its close-on-exec
+        # flag, and one of the two could already be the other's target.
+        to_chrome, from_chrome = (_above_four(fd) for fd in (to_chrome, from_chrome))
 
         def wire_fds() -> None:  # in the child: Chromium reads fd 3 and writes fd 4
             os.dup2(to_chrome, 3)
             os.dup2(from_chrome, 4)
 
-        self._profile = tempfile.TemporaryDirectory(prefix="feeds-chromium-")
+        self._profile = tempfile.TemporaryDirectory(
+            prefix="feeds-chromium-", ignore_cleanup_errors=True
+        )
         self._process = subprocess.Popen(
             [
                 chromium(),
@@ -111,8 +116,12 @@ class Tab:
         """Quit Chromium and remove its profile."""
         import os
 
-        self._process.kill()
-        self._process.wait(timeout=30)
+        try:  # a clean quit takes its helper processes along; kill only if it does not
+            self._call("Browser.close", {})
+            self._process.wait(timeout=10)
+        except (RuntimeError, OSError, subprocess.TimeoutExpired):
+            self._process.kill()
+            self._process.wait(timeout=30)
         os.close(self._writer)
         os.close(self._reader)
         self._profile.cleanup()
@@ -155,3 +164,13 @@ class Tab:
             self._buffer += chunk
         message, _, self._buffer = self._buffer.partition(b"\0")
         return message
+
+
+def _above_four(fd: int) -> int:
+    """The same pipe end on a descriptor number above 4 (the original is closed)."""
+    import fcntl
+    import os
+
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(fd)
+    return moved
