@@ -208,8 +208,8 @@ def _lower(items: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 
 @contextmanager
-def feeds_serve(site: Site, deadline: float = 20.0) -> Iterator[str]:
-    """`python -m feeds serve --port P` on the built site; yields its base URL."""
+def feeds_serve(site: Site, *extra: str, deadline: float = 20.0) -> Iterator[str]:
+    """`python -m feeds serve --port P [extra...]` on the site; yields its base URL."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("FEEDS_CONFIG", "FEEDS_NOW")}
     process = subprocess.Popen(
@@ -222,6 +222,7 @@ def feeds_serve(site: Site, deadline: float = 20.0) -> Iterator[str]:
             "serve",
             "--port",
             str(port),
+            *extra,
         ],
         cwd=site.root,
         env=env,

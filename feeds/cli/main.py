@@ -85,9 +85,22 @@ def make_parser() -> argparse.ArgumentParser:
     mode.add_argument("--dry-run", action="store_true", help="write the files, send nothing")
     add("run", "one cron tick: build, then send the digest if one is due")
     add("watch", "daemon: rebuild on seed changes, send digests on schedule")
+    p = add("new", "write a new seed file (a draft) and print its path")
+    p.add_argument("title", metavar="TITLE")
+    p.add_argument("--section", default="", metavar="NAME", help="sub-folder of the seeds folder")
+    p.add_argument("--tags", default="", metavar="A,B", help="comma-separated tags")
+    p.add_argument("--md", action="store_true", help="a Markdown (.md) seed instead of .txt")
     p = add("serve", "preview the publish folder on http://127.0.0.1:8000")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--bind", default="127.0.0.1")
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="live preview: build into a temporary folder, rebuild on changes, reload the page",
+    )
+    p.add_argument(
+        "--drafts", action="store_true", help="with --watch: show drafts and future articles"
+    )
     p = add("subscribers", "manage the digest's subscribers")
     subs = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     s = subs.add_parser("add", parents=[common], help="add a subscriber")
@@ -106,12 +119,13 @@ def make_parser() -> argparse.ArgumentParser:
 def _handlers() -> dict[str, Handler]:
     from feeds.cli.daemon import cmd_init, cmd_run, cmd_watch
     from feeds.cli.mailing import cmd_digest, cmd_subscribers
-    from feeds.cli.publishing import cmd_build, cmd_check, cmd_serve
+    from feeds.cli.publishing import cmd_build, cmd_check, cmd_new, cmd_serve
 
     return {
         "init": cmd_init,
         "build": cmd_build,
         "check": cmd_check,
+        "new": cmd_new,
         "serve": cmd_serve,
         "digest": cmd_digest,
         "subscribers": cmd_subscribers,

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sqlite3
+import sys
 
 from feeds.cli.context import EXIT_OK, EXIT_SKIPPED, LOCK_WAIT, Context
 from feeds.cli.guards import refuse_clock_ahead, scratch_state
@@ -82,12 +85,52 @@ def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
-    """Preview the publish folder over HTTP until interrupted."""
+    """Preview the publish folder over HTTP until interrupted; --watch: the live preview."""
     from feeds.web.serve import serve
+
+    if args.watch:
+        return _serve_live(args, ctx)
+    if args.drafts:
+        raise ConfigError("--drafts needs --watch: a publish folder never holds drafts")
 
     out = ctx.config.paths.out
     if not out.is_dir():
         # Serving nothing would answer 404 to every page; say why instead.
         raise ConfigError(f"paths.out: publish folder {out} not found; run feeds build first")
     serve(out, args.bind, args.port)
+    return EXIT_OK
+
+
+def cmd_new(args: argparse.Namespace, ctx: Context) -> int:
+    """Write a new seed (a draft, dated now in site time) and print its path."""
+    from feeds.site.newpost import NewPost, create_post
+
+    tags = tuple(tag.strip() for tag in args.tags.split(",") if tag.strip())
+    post = NewPost(args.title.strip(), args.section, tags, args.md)
+    print(create_post(ctx.config, post, ctx.now))
+    return EXIT_OK
+
+
+def _serve_live(args: argparse.Namespace, ctx: Context) -> int:
+    """The live preview: build into a temporary folder, rebuild and reload on changes."""
+    from feeds.web.preview import Outcome, PreviewOptions, live_preview
+
+    seeds = ctx.config.paths.seeds
+    if not seeds.is_dir():
+        raise ConfigError(f"paths.seeds: folder {seeds} not found")
+    fixed = bool(getattr(args, "now", None) or os.environ.get("FEEDS_NOW"))
+    options = PreviewOptions(args.bind, args.port, args.drafts, ctx.now if fixed else None)
+
+    def report(outcome: Outcome) -> None:
+        if isinstance(outcome, BuildResult):
+            for error in (*outcome.skipped, *outcome.warnings):
+                ctx.report(error)
+            log.info("preview: %d articles, %d files", outcome.published, len(outcome.written))
+        else:
+            print(f"feeds: preview build failed: {outcome}", file=sys.stderr)
+
+    with live_preview(ctx.config, options) as preview:
+        print(f"previewing {ctx.seeds_label} on {preview.url} (Ctrl-C to stop)", file=sys.stderr)
+        with contextlib.suppress(KeyboardInterrupt):
+            preview.loop(report)
     return EXIT_OK

@@ -7,6 +7,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -129,6 +130,16 @@ class LockConfig:
 
 
 @dataclass(frozen=True)
+class Preview:
+    """A live-preview build (`feeds serve --watch`): never set by feeds.toml, never in a
+    publish folder. With drafts, drafts and articles dated after `now` are built too, and
+    marked as such in pages and lists."""
+
+    drafts: bool
+    now: datetime
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a command needs to know, resolved to absolute paths."""
 
@@ -142,6 +153,9 @@ class Config:
     lock: LockConfig = field(default_factory=LockConfig)
     source: Path | None = None
     seeds_label: str = "seeds"  # paths.seeds as written, for `SEEDS/NAME: reason` lines
+    # Out of repr: repr(config) is part of a build's signature, and a normal build's
+    # signature must not change because this field exists.
+    preview: Preview | None = field(default=None, repr=False)
 
     @property
     def ignore_patterns(self) -> tuple[str, ...]:

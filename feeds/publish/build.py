@@ -219,7 +219,10 @@ def _arrange(
     now: datetime,
 ) -> _Arranged:
     """The articles published as of now, with slugs, images and the publication order."""
-    live, next_due = publishable(corpus.metas, now)
+    if config.preview is not None and config.preview.drafts:
+        live, next_due = list(corpus.metas), None  # a preview shows drafts and the future too
+    else:
+        live, next_due = publishable(corpus.metas, now)
     known_slugs = dict(previous.slugs) if previous else db.load_slugs(conn)
     store = Store(conn, config.paths.state)
     entries, slugs = entries_for(live, known_slugs, corpus.articles, store.article, corpus.bases)

@@ -59,9 +59,10 @@ def fingerprint_of(config: Config) -> str:
     """What every page and feed depends on besides the articles."""
     from feeds.site.templating import templates_fingerprint
 
-    return make_key(
-        __version__, repr(config.site), repr(config.feed), templates_fingerprint(config)
-    )
+    parts = [__version__, repr(config.site), repr(config.feed), templates_fingerprint(config)]
+    if config.preview is not None:  # marked pages differ; a normal build's keys stay as they were
+        parts.append(f"preview drafts={config.preview.drafts}")
+    return make_key(*parts)
 
 
 def plan(

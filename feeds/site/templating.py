@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
+from collections.abc import Callable
 from datetime import date, datetime, time
 from functools import cache
 from pathlib import Path
@@ -15,7 +16,6 @@ from feeds.site.groups import group_slug
 
 if TYPE_CHECKING:
     import jinja2
-
 
 
 def _package_templates() -> Path:
@@ -91,7 +91,37 @@ def make_env(config: Config) -> jinja2.Environment:
     env.filters["date_long"] = date_long
     env.filters["date_short"] = date_short
     env.filters["iso"] = iso
+    env.filters["preview_mark"] = preview_marker(config)
     return env
+
+
+# Inline style: the mark must show with any stylesheet, a site's own included.
+MARK_STYLE = "background:#b00020;color:#fff;padding:0 .35em;border-radius:3px;font-size:.75em"
+
+
+def preview_marker(config: Config) -> Callable[[object], str]:
+    """The `preview_mark` filter: a visible "draft" or "scheduled" label for an article (or a
+    list entry) in a preview build with drafts; '' otherwise, so published pages are
+    byte-for-byte what they were before the filter existed."""
+    from markupsafe import Markup
+
+    preview = config.preview
+    if preview is None or not preview.drafts:
+        return lambda item: ""
+    words = labels(config)
+    now = preview.now
+
+    def mark(item: object) -> str:
+        meta = getattr(item, "meta", item)  # an Entry, or an Article
+        if getattr(meta, "draft", False):
+            label = words.get("preview_draft", "draft")
+        elif getattr(item, "date", now) > now:
+            label = words.get("preview_scheduled", "scheduled")
+        else:
+            return ""
+        return Markup(' <span class="preview-mark" style="{}">{}</span>').format(MARK_STYLE, label)
+
+    return mark
 
 
 def labels(config: Config) -> dict[str, str]:

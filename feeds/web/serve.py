@@ -4,6 +4,11 @@ Only regular files that resolve inside the publish folder are served: a symlink 
 a folder) that leads out of it, a FIFO or a device is 404, a folder serves its index.html or
 404 (never a listing), and a path that cannot name a file (bad %-encoding, NUL or other control
 characters, a backslash, a `.` or `..` segment) is 400.
+
+In a live preview (`feeds serve --watch`, feeds.web.preview) the same server also answers
+EVENTS_PATH with Server-Sent Events, one after every completed rebuild, and adds RELOAD_SCRIPT
+to the HTML pages it sends, which reloads the page on that event. A plain `feeds serve` does
+neither: it sends the files' bytes as they are.
 """
 
 from __future__ import annotations
@@ -12,9 +17,12 @@ import contextlib
 import email.utils
 import hashlib
 import http.server
+import io
 import os
+import re
 import stat
 import sys
+import threading
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +43,52 @@ CONTENT_TYPES = {
 }
 # JSON Feed 1.1 names its own media type; other JSON stays application/json.
 FEED_JSON_TYPE = "application/feed+json; charset=utf-8"
+
+
+EVENTS_PATH = "/__feeds/events"
+KEEPALIVE_SECONDS = 15.0  # an SSE comment this often finds closed connections
+# `since` is the rebuild the page came from: a rebuild that ends before the page connects
+# still reloads it. Reconnects after a server restart are left to EventSource's retry.
+RELOAD_SCRIPT = (
+    '<script>/* feeds live preview */(function(){{var s=new EventSource("{path}?since={gen}");'
+    "s.onmessage=function(){{s.close();location.reload();}};}})();</script>"
+)
+_BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
+
+
+class LiveReload:
+    """The number of completed rebuilds, which SSE handlers wait on."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self.closed = False
+        self._changed = threading.Condition()
+
+    def bump(self) -> None:
+        """A rebuild completed: every open page reloads."""
+        with self._changed:
+            self.generation += 1
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        """The preview is stopping: release every waiting handler."""
+        with self._changed:
+            self.closed = True
+            self._changed.notify_all()
+
+    def wait_newer(self, since: int, timeout: float) -> int:
+        """The generation, once it is past since (or when timeout passed, or closed)."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.generation > since or self.closed, timeout)
+            return self.generation
+
+
+def inject_reload(html: bytes, generation: int) -> bytes:
+    """The page with RELOAD_SCRIPT before its last </body> (at its end if it has none)."""
+    script = RELOAD_SCRIPT.format(path=EVENTS_PATH, gen=generation).encode("ascii")
+    ends = list(_BODY_END.finditer(html))
+    at = ends[-1].start() if ends else len(html)
+    return html[:at] + script + html[at:]
 
 
 @dataclass(frozen=True)
@@ -101,9 +155,13 @@ class PreviewHandler(http.server.BaseHTTPRequestHandler):
     """GET and HEAD of the publish folder, with ETag and Last-Modified validators."""
 
     root: Path  # set on the subclass made by make_server()
+    live: LiveReload | None = None  # set in a live preview only
 
     def do_GET(self) -> None:
         """Send the file, or the status its path calls for."""
+        if self.live is not None and self.path.split("?", 1)[0] == EVENTS_PATH:
+            self._events(self.live)
+            return
         body = self._head()
         if body is not None:
             with body:
@@ -138,6 +196,9 @@ class PreviewHandler(http.server.BaseHTTPRequestHandler):
             body.close()
             self.send_error(404)
             return None
+        if self.live is not None and target.file.suffix.lower() == ".html":
+            with body:
+                return self._injected(body.read(), self.live.generation)
         etag = _etag(st)
         if self._not_modified(etag, st.st_mtime):
             body.close()
@@ -153,6 +214,39 @@ class PreviewHandler(http.server.BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.end_headers()
         return body
+
+    def _injected(self, html: bytes, generation: int) -> BinaryIO:
+        """A preview page with the reload script: never cached, so a reload gets the new one."""
+        data = inject_reload(html, generation)
+        self.send_response(200)
+        self.send_header("Content-Type", CONTENT_TYPES[".html"])
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        return io.BytesIO(data)
+
+    def _events(self, live: LiveReload) -> None:
+        """Server-Sent Events: one `data:` line once a rebuild newer than `since` completes."""
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        try:
+            since = int(query.get("since", [""])[0])
+        except ValueError:
+            since = live.generation
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        with contextlib.suppress(ConnectionError):
+            self.wfile.write(b"retry: 500\n\n")
+            self.wfile.flush()
+            while not live.closed:
+                generation = live.wait_newer(since, KEEPALIVE_SECONDS)
+                if generation > since:
+                    self.wfile.write(f"data: {generation}\n\n".encode())
+                    self.wfile.flush()
+                    return
+                self.wfile.write(b": keepalive\n\n")
+                self.wfile.flush()
 
     def _not_modified(self, etag: str, mtime: float) -> bool:
         """If-None-Match decides when present (RFC 9110 13.2.2); else If-Modified-Since."""
@@ -183,9 +277,14 @@ def _etag(st: os.stat_result) -> str:
     return '"' + hashlib.sha256(f"{st.st_size}-{st.st_mtime_ns}".encode()).hexdigest()[:20] + '"'
 
 
-def make_server(root: Path, bind: str, port: int) -> http.server.ThreadingHTTPServer:
-    """A threading HTTP server for root (port 0 picks a free one); the caller serves it."""
-    handler = type("Handler", (PreviewHandler,), {"root": root.resolve()})
+def make_server(
+    root: Path, bind: str, port: int, live: LiveReload | None = None
+) -> http.server.ThreadingHTTPServer:
+    """A threading HTTP server for root (port 0 picks a free one); the caller serves it.
+
+    With live, pages carry the reload script and EVENTS_PATH announces rebuilds.
+    """
+    handler = type("Handler", (PreviewHandler,), {"root": root.resolve(), "live": live})
     server = http.server.ThreadingHTTPServer((bind, port), handler)
     server.daemon_threads = True
     return server
