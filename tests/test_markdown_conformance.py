@@ -31,14 +31,14 @@ _HEADING_TAG = re.compile(r"<(/?)(h[1-6])>")
 def _body(markdown: str) -> str:
     text = "---\ntitle: Spec\ndate: 2026-01-01\n---\n" + markdown
     article = parse_markdown("spec.md", "spec", text, ZoneInfo("UTC"), SITE)
-    return str(blocks_to_html(article.blocks))
+    return str(blocks_to_html(article.blocks)).strip()
 
 
 def _expected(html: str) -> str:
     cleaned = sanitise(html, SITE, "spec")
     if "<h1>" in cleaned:
         cleaned = _HEADING_TAG.sub(lambda m: f"<{m.group(1)}{shift_tag(m.group(2))}>", cleaned)
-    return cleaned
+    return cleaned.strip()
 
 
 def test_commonmark_spec_examples_render_as_the_spec_says() -> None:

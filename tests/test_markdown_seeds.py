@@ -114,7 +114,7 @@ def test_published_false_and_pelican_status_draft_are_drafts() -> None:
 
 def test_unknown_keys_never_show_in_the_body() -> None:
     article = read("Title: T\nDate: 2026-02-20\nSeries: S\nLayout: post\n\nBody.\n")
-    assert body(article) == "<p>Body.</p>\n"
+    assert body(article) == "<p>Body.</p>"
 
 
 @pytest.mark.parametrize(

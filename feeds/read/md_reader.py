@@ -69,7 +69,7 @@ def parse_markdown(
         date=when,
         title=title,
         summary=summary,
-        blocks=(Block("html", body.html),) if body.html.strip() else (),
+        blocks=(Block("html", body.html.strip()),) if body.html.strip() else (),
         author=capped(visible(values.get("author", "")), limits.title, "author", "", warnings),
         tags=tag_list(",".join(header.tags), limits.tags, warnings),
         image=image,
