@@ -16,10 +16,9 @@ import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from feeds.site.content import blocks_to_html
-
 from feeds.read.markdown import sanitise, shift_tag
 from feeds.read.md_reader import parse_markdown
+from feeds.site.content import blocks_to_html
 
 SPEC = Path(__file__).parent / "fixtures" / "commonmark" / "spec-0.31.2.json"
 SITE = "https://news.example.org/"

@@ -8,11 +8,11 @@ import re
 from zoneinfo import ZoneInfo
 
 import lxml.html
-from feeds.site.content import blocks_to_html
 from hypothesis import given
 from hypothesis import strategies as st
 
 from feeds.read.md_reader import parse_markdown
+from feeds.site.content import blocks_to_html
 from tests.conftest import Site
 from tests.hypothesis_profiles import PROPERTY
 

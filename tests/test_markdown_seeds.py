@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from feeds.site.content import blocks_to_html
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,6 +13,7 @@ from feeds.errors import SeedError
 from feeds.model import Article, section_of
 from feeds.read.layouts import article_id
 from feeds.read.md_reader import parse_markdown
+from feeds.site.content import blocks_to_html
 from tests.hypothesis_profiles import PROPERTY
 
 KYIV = ZoneInfo("Europe/Kyiv")
