@@ -1,7 +1,8 @@
 """The CommonMark spec's own examples, through the article body path of a `.md` seed.
 
-Each example is the body of a `.md` seed (read by feeds.md_reader, rendered by
-feeds.content.blocks_to_html, as pages and feeds get it). The expected HTML goes through
+Each example is the body of a `.md` seed (read by feeds.read.md_reader with comrak, which
+implements spec 0.31.2; rendered by feeds.site.content.blocks_to_html, as pages and feeds
+get it). The expected HTML goes through
 the transformations we make on purpose, so that only the parser's conformance is measured:
 the sanitiser (allow-list, relative URLs made absolute) and the heading shift (h1 -> h2 when
 the body has an h1). Excluded: the sections "Raw HTML" and "HTML blocks" (raw HTML is

@@ -43,7 +43,7 @@ def test_gfm_extensions_tables_strikethrough_autolinks_tasks_footnotes() -> None
         "- [x] done\n\nA[^n]\n\n[^n]: note\n"
     )
     html = body(read(text))
-    assert "<table>" in html and "<s>no</s>" in html
+    assert "<table>" in html and "<del>no</del>" in html
     assert '<a href="http://www.example.com">' in html
     assert 'type="checkbox"' in html and 'class="footnotes"' in html
 

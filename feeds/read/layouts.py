@@ -34,8 +34,8 @@ _DATED_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})-(.+)$")
 def renderer_version() -> str:
     """The Markdown parser's and sanitiser's versions: part of the parse fingerprint, so
     that upgrading either renders every `.md` body again."""
-    names = ("markdown-it-py", "mdit-py-plugins", "linkify-it-py", "nh3", "PyYAML")
-    return "md1:" + ":".join(version(name) for name in names)
+    names = ("comrak", "nh3", "PyYAML")
+    return "md2:" + ":".join(version(name) for name in names)
 
 
 def is_markdown(rel: str) -> bool:
