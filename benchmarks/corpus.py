@@ -3,8 +3,9 @@
 Each article is written four times from the same text: a seed for feeds (SPEC 2 format, the
 title derived from the lead), a Pelican Markdown file (metadata header), a Hugo Markdown file
 (TOML front matter) and a Markdown seed for feeds' `.md` run (YAML front matter; headings,
-quotes, emphasis and links in every article, a list in every third, a table in every fifth). Articles are dated 12 a day, ending on END_DATE; the same `seed`
-always gives byte-identical files.
+quotes, emphasis and links in every article, a list in every third, a table in every fifth).
+Articles are dated 12 a day, ending on END_DATE; the same `seed` always gives byte-identical
+files.
 
     python3 benchmarks/corpus.py 10000 benchmarks/work/corpus-10000
 """
