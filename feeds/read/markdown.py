@@ -17,6 +17,7 @@ import html
 import posixpath
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import comrak
@@ -127,6 +128,9 @@ _HEADING = re.compile(r"h([1-6])")
 _HEADING_TAG = re.compile(r"<(/?)(h[1-6])>")
 _LEADING_H1 = re.compile(r"\s*<h1>(.*?)</h1>\s*", re.S)
 _PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
+# A tag as nh3 serialises it: attribute values always in double quotes (a `"` inside is
+# &quot;, a `>` may stay), a `<` in text always &lt;. Only for sanitised HTML.
+_TAG = re.compile(r'<(?:[^>"]|"[^"]*")*>')
 # Raw HTML is kept by the parser (UNSAFE) and then sanitised by nh3: dropping it in the
 # parser would lose harmless markup (<kbd>, <details>) along with the dangerous.
 _EXTENSIONS = comrak.ExtensionOptions()
@@ -151,7 +155,7 @@ class Rendered:
 
 def render(text: str, article_id: str, site_url: str, take_title: bool) -> Rendered:
     """Render a Markdown body. take_title: a leading `# heading` is the title, not body."""
-    raw = comrak.render_markdown(text, extension_options=_EXTENSIONS, render_options=_RENDER)
+    raw = render_html(text)
     images: list[str] = []
     # Sanitised first: what follows works on nh3's serialisation, where a "<" is a tag.
     body = sanitise(raw, site_url, article_id, images)
@@ -161,6 +165,11 @@ def render(text: str, article_id: str, site_url: str, take_title: bool) -> Rende
         body = body[leading.end() :]
     body = shift_headings(body)
     return Rendered(body, title, _first_paragraph(body), tuple(dict.fromkeys(images)))
+
+
+def render_html(text: str) -> str:
+    """The parser's HTML of a Markdown text, raw HTML kept: not yet safe to publish."""
+    return comrak.render_markdown(text, extension_options=_EXTENSIONS, render_options=_RENDER)
 
 
 def shift_headings(fragment: str) -> str:
@@ -179,7 +188,7 @@ def shift_tag(tag: str) -> str:
 def plain_text(fragment: str) -> str:
     """The words of a sanitised HTML fragment, as a reader sees them: for titles and
     summaries (every tag stripped, entities decoded, white space collapsed)."""
-    return " ".join(html.unescape(nh3.clean(fragment, tags=set())).split())
+    return " ".join(html.unescape(_TAG.sub("", fragment)).split())
 
 
 def _first_paragraph(body: str) -> str:
@@ -244,6 +253,7 @@ def _classes(tag: str, value: str) -> str | None:
     return " ".join(kept) or None
 
 
+@lru_cache(maxsize=4096)  # an archive links to the same pages again and again
 def _absolute(url: str, site_url: str) -> str:
     """A URL as a reader outside the site can follow it (fragments stay: footnotes)."""
     if url.startswith("#") or urlsplit(url).scheme:
