@@ -97,7 +97,8 @@ def _yaml(source: str, raw: str, offset: int) -> Mapping[str, Any]:
         data = yaml.load(raw, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = offset + (mark.line if mark is not None else 0)
+        # libyaml marks an unclosed `[` at the end of the input: the last line of the block.
+        line = offset + min(mark.line if mark is not None else 0, raw.count("\n"))
         reason = getattr(exc, "problem", None) or str(exc).split("\n")[0]
         raise SeedError(source, f"front matter line {line}: {reason}") from None
     return _mapping(source, data, offset)
