@@ -66,6 +66,8 @@ def resolve_body_images(
     warnings: list[SeedError] = []
     for meta in metas:
         for value in meta.media:
+            if value == meta.image.strip():
+                continue  # the article's own image (the first one): resolve_image's
             try:
                 image = _resolve(config, meta.source, meta.id, value)
             except SeedError as exc:
