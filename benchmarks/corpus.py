@@ -1,9 +1,11 @@
 """Deterministic benchmark corpus: N Ukrainian news articles as seeds, plus Markdown twins.
 
-Each article is written three times from the same text: a seed for feeds (SPEC 2 format, the
-title derived from the lead), a Pelican Markdown file (metadata header) and a Hugo Markdown file
-(TOML front matter). Articles are dated 12 a day, ending on END_DATE; the same `seed` always
-gives byte-identical files.
+Each article is written four times from the same text: a seed for feeds (SPEC 2 format, the
+title derived from the lead), a Pelican Markdown file (metadata header), a Hugo Markdown file
+(TOML front matter) and a Markdown seed for feeds' `.md` run (YAML front matter; headings,
+quotes, emphasis and links in every article, a list in every third, a table in every fifth).
+Articles are dated 12 a day, ending on END_DATE; the same `seed` always gives byte-identical
+files.
 
     python3 benchmarks/corpus.py 10000 benchmarks/work/corpus-10000
 """
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-VERSION = "2"  # bump when the generated text changes, so cached corpora are rebuilt
+VERSION = "3"  # bump when the generated text changes, so cached corpora are rebuilt
 DEFAULT_SEED = 8  # issue 8
 END_DATE = datetime(2026, 2, 20)
 PER_DAY = 12
@@ -255,6 +257,43 @@ def hugo_text(article: Article) -> str:
     )
 
 
+def markdown_text(article: Article) -> str:
+    """The `.md` seed for feeds: YAML front matter, then the same paragraphs written with
+    the Markdown a real archive has (the decorations depend only on the article's stem)."""
+    when = article.date.strftime("%Y-%m-%dT%H:%M:00")
+    number = int(article.stem[-6:], 16)
+    parts: list[str] = []
+    for position, (kind, text) in enumerate(article.blocks):
+        if kind == "h2":
+            parts.append(f"## {text}")
+        elif kind == "quote":
+            parts.append(f"> {text}")
+        else:
+            parts.append(_decorated(text, position))
+        if position == 1 and number % 3 == 0:
+            parts.append("\n".join(f"- {' '.join(t.split()[:6])}" for _, t in article.blocks[:3]))
+        if position == 1 and number % 5 == 0:
+            parts.append(
+                "| Показник | Значення | Зміна |\n|:---|---:|:---:|\n"
+                + "\n".join(f"| {t.split()[0]} | {len(t)} | {len(t) % 7 - 3:+d} |"
+                             for _, t in article.blocks[:3])
+            )  # fmt: skip
+    title = json.dumps(article.title, ensure_ascii=False)
+    return f"---\ntitle: {title}\ndate: {when}\n---\n\n" + "\n\n".join(parts) + "\n"
+
+
+def _decorated(text: str, position: int) -> str:
+    """A paragraph with one word in *emphasis*, one in **strong** and, every other
+    paragraph, a link (relative: feeds makes it absolute)."""
+    words = text.split()
+    if len(words) > 6:
+        words[2] = f"*{words[2]}*"
+        words[5] = f"**{words[5]}**"
+    if position % 2 == 0:
+        words.append(f"[Докладніше](/archive/{position}/)")
+    return " ".join(words)
+
+
 @dataclass(frozen=True)
 class CorpusPaths:
     """Where a generated corpus lives."""
@@ -276,14 +315,20 @@ class CorpusPaths:
         """Hugo content folder (the site's content/posts)."""
         return self.root / "hugo"
 
+    @property
+    def markdown(self) -> Path:
+        """Markdown seeds for feeds (the `--markdown` run)."""
+        return self.root / "markdown"
+
 
 def write_article(paths: CorpusPaths, article: Article, mtime: float | None = None) -> None:
-    """Write the seed and both Markdown twins of one article (mtime defaults to its date)."""
+    """Write the seed and the Markdown twins of one article (mtime defaults to its date)."""
     stamp = article.date.timestamp() if mtime is None else mtime
     for folder, text in (
         (paths.seeds, seed_text(article)),
         (paths.pelican, pelican_text(article)),
         (paths.hugo, hugo_text(article)),
+        (paths.markdown, markdown_text(article)),
     ):
         path = folder / f"{article.stem}.{'txt' if folder == paths.seeds else 'md'}"
         path.write_text(text, encoding="utf-8")
@@ -299,7 +344,7 @@ def generate(root: Path, count: int, seed: int = DEFAULT_SEED) -> CorpusPaths:
         return paths
     if root.exists():
         shutil.rmtree(root)
-    for folder in (paths.seeds, paths.pelican, paths.hugo):
+    for folder in (paths.seeds, paths.pelican, paths.hugo, paths.markdown):
         folder.mkdir(parents=True)
     total = 0
     for article in articles(count, seed):

@@ -40,6 +40,9 @@ STEP_LABELS = {
     "edit": "edit one article",
 }
 ALL_BASELINES = ("floor", "hugo", "pelican")
+FEEDS_SYSTEMS = ("feeds", "feeds-md")  # feeds on .txt seeds; on the same corpus as .md
+MD_COLD_TARGET = 1.25  # issue 16: a cold .md build within 1.25× the .txt one
+MD_SAME_TOLERANCE = 1.15  # "as fast as .txt" for the other steps, allowing for noise
 SITE_TITLE = "Новини"
 BASE_URL = "https://news.example.org/"
 TIMEZONE = "Europe/Kyiv"
@@ -157,6 +160,13 @@ def prepare_feeds(run_dir: Path, paths: corpus_mod.CorpusPaths) -> list[str]:
     out = run_dir / "public"
     return [*feeds_command(), "build", "--seeds", str(paths.seeds), "--out", str(out),
             "--config", str(config)]  # fmt: skip
+
+
+def prepare_feeds_md(run_dir: Path, paths: corpus_mod.CorpusPaths) -> list[str]:
+    """feeds on the Markdown seeds of the same corpus (`--markdown`)."""
+    argv = prepare_feeds(run_dir, paths)
+    argv[argv.index(str(paths.seeds))] = str(paths.markdown)
+    return argv
 
 
 def prepare_floor(run_dir: Path, paths: corpus_mod.CorpusPaths) -> list[str]:
@@ -300,6 +310,8 @@ def version_of(argv: Sequence[str]) -> str:
 def choose_systems(args: argparse.Namespace) -> tuple[list[System], dict[str, str], list[str]]:
     """feeds plus the requested baselines that are available; (systems, versions, skipped)."""
     systems = [System("feeds", STEPS, prepare_feeds)]
+    if args.markdown:
+        systems.append(System("feeds-md", STEPS, prepare_feeds_md))
     versions = {
         "feeds": version_of([*feeds_command(), "--version"]).removeprefix("feeds "),
         "python": sys.version.split()[0],
@@ -357,7 +369,7 @@ def run_size(
         for system in systems:
             steps = (
                 system.steps
-                if system.name == "feeds"
+                if system.name in FEEDS_SYSTEMS
                 else tuple(s for s in system.steps if s in baseline_steps)
             )
             run_dir = runs_root / f"{system.name}-{rep}"  # fresh folder for every cold run
@@ -382,7 +394,7 @@ def run_size(
                         flush=True,
                     )
             except ChildFailed as exc:
-                if system.name == "feeds":
+                if system.name in FEEDS_SYSTEMS:
                     raise
                 print(f"  {system.name} failed, left out of the table: {exc}", flush=True)
             finally:
@@ -393,7 +405,12 @@ def run_size(
 def restore(paths: corpus_mod.CorpusPaths, extra: corpus_mod.Article,
             middle: corpus_mod.Article) -> None:  # fmt: skip
     """Undo the add and edit steps so the next repeat starts from the same corpus."""
-    for folder, suffix in ((paths.seeds, "txt"), (paths.pelican, "md"), (paths.hugo, "md")):
+    for folder, suffix in (
+        (paths.seeds, "txt"),
+        (paths.pelican, "md"),
+        (paths.hugo, "md"),
+        (paths.markdown, "md"),
+    ):
         (folder / f"{extra.stem}.{suffix}").unlink(missing_ok=True)
     corpus_mod.write_article(paths, middle)
 
@@ -478,11 +495,14 @@ def rss_target(n: int, summary: Summary) -> str:
 
 def table(n: int, summary: Summary, systems: list[str], context: dict[str, str]) -> str:
     """The markdown table for one corpus size."""
-    baselines = [s for s in systems if s != "feeds"]
+    baselines = [s for s in systems if s not in FEEDS_SYSTEMS]
+    markdown = "feeds-md" in systems
     repeats = summary.count.get((n, "feeds", "cold"), 0)
     head = ["step", *systems]
     head += [f"feeds ÷ {b}" + (" (cold)" if b == "floor" else "") for b in baselines]
     head.append("target (issue 8)")
+    if markdown:
+        head += ["feeds-md ÷ feeds", "target (issue 16)"]
     lines = [
         f"### N = {n:,} articles".replace(",", " "),
         "",
@@ -501,12 +521,17 @@ def table(n: int, summary: Summary, systems: list[str], context: dict[str, str])
             other = floor_cold if b == "floor" else summary.wall.get((n, b, step))
             cells.append(fmt_ratio(feeds, other))
         cells.append(target_check(n, step, summary))
+        if markdown:
+            cells += md_cells(n, step, summary)
         lines.append("| " + " | ".join(cells) + " |")
     feeds_rss = summary.rss_kb.get((n, "feeds", "cold"))
     cells = ["peak RSS, cold build"]
     cells += [fmt_mb(summary.rss_kb.get((n, s, "cold"))) for s in systems]
     cells += [fmt_ratio(feeds_rss, summary.rss_kb.get((n, b, "cold"))) for b in baselines]
     cells.append(rss_target(n, summary))
+    if markdown:
+        rss_md = summary.rss_kb.get((n, "feeds-md", "cold"))
+        cells += [fmt_ratio(rss_md, feeds_rss), ""]
     lines.append("| " + " | ".join(cells) + " |")
     cells = ["CPU (user+sys), cold build"]
     cells += [fmt_time(summary.cpu.get((n, s, "cold"))) for s in systems]
@@ -515,8 +540,26 @@ def table(n: int, summary: Summary, systems: list[str], context: dict[str, str])
         for b in baselines
     ]
     cells.append("")
+    if markdown:
+        cpu_md = summary.cpu.get((n, "feeds-md", "cold"))
+        cells += [fmt_ratio(cpu_md, summary.cpu.get((n, "feeds", "cold"))), ""]
     lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def md_cells(n: int, step: str, summary: Summary) -> list[str]:
+    """The `.md` run against the `.txt` run of the same step: ratio, and the issue-16 target
+    (cold ≤ 1.25×; the other steps as fast, within MD_SAME_TOLERANCE of noise)."""
+    md = summary.wall.get((n, "feeds-md", step))
+    txt = summary.wall.get((n, "feeds", step))
+    if md is None or not txt:
+        return ["—", ""]
+    limit, text = (
+        (MD_COLD_TARGET, f"≤ {MD_COLD_TARGET}× .txt")
+        if step == "cold"
+        else (MD_SAME_TOLERANCE, f"≈ .txt (≤ {MD_SAME_TOLERANCE}×)")
+    )
+    return [fmt_ratio(md, txt), f"{text} {'✓' if md / txt <= limit else '✗'}"]
 
 
 def chart(summary: Summary, systems: list[str], path: Path) -> None:
@@ -528,8 +571,8 @@ def chart(summary: Summary, systems: list[str], path: Path) -> None:
 
     panels = (("cold", "cold build"), ("nochange", "no-change rebuild"), ("add", "add one article"))
     fig, axes = plt.subplots(1, len(panels), figsize=(13, 4.2), sharey=True)
-    styles = {"feeds": "o-", "floor": "s--", "hugo": "^-", "pelican": "v-"}
-    colors = {"feeds": "C0", "floor": "C7", "hugo": "C3", "pelican": "C2"}
+    styles = {"feeds": "o-", "feeds-md": "D-", "floor": "s--", "hugo": "^-", "pelican": "v-"}
+    colors = {"feeds": "C0", "feeds-md": "C1", "floor": "C7", "hugo": "C3", "pelican": "C2"}
     for ax, (step, title) in zip(axes, panels, strict=True):
         for system in systems:
             # The floor only has a cold figure; it is the reference line on every panel.
@@ -624,6 +667,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="skip the watcher-tick (100 000 files) and digest-throughput rows",
     )  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the run folders")
+    parser.add_argument(
+        "--markdown", action="store_true",
+        help="also build the same corpus written as .md seeds (system feeds-md; issue 16)",
+    )  # fmt: skip
     parser.add_argument(
         "--report-from", type=Path, metavar="CSV", nargs="+",
         help="measure nothing: tables and chart from runs CSVs (e.g. an interrupted run's)",
@@ -723,7 +770,7 @@ def report_only(args: argparse.Namespace) -> int:
     """--report-from CSV: tables and chart from earlier runs, nothing measured."""
     runs = [run for path in args.report_from for run in read_csv(path)]
     args.sizes = sorted({r.n for r in runs})
-    order = ["feeds", *ALL_BASELINES]
+    order = [*FEEDS_SYSTEMS, *ALL_BASELINES]
     names = [s for s in order if any(r.system == s for r in runs)]
     versions = {"python": sys.version.split()[0]}
     if shutil.which("hugo") and "hugo" in names:

@@ -8,12 +8,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, NamedTuple
 
-BlockKind = Literal["p", "h2", "quote"]
+BlockKind = Literal["p", "h2", "quote", "html"]
 
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """One paragraph of article text: plain, a subheading or a quotation."""
+    """One paragraph of article text: plain, a subheading or a quotation.
+
+    Kind "html" is the one exception to "text is plain": a Markdown body rendered and
+    sanitised by feeds.markdown, the only text that goes into pages, feeds and mail as
+    markup.
+    """
 
     kind: BlockKind
     text: str
@@ -36,12 +41,13 @@ class Article:
     slug_hint: str = ""
     draft: bool = False
     warnings: tuple[str, ...] = ()  # what was cut or dropped: published, and reported
+    updated: datetime | None = None  # last modified (front matter `lastmod`), when given
+    media: tuple[str, ...] = ()  # images the body shows, relative to the file, to copy
 
     @property
     def section(self) -> str:
         """The sub-folder of the seeds folder the file lives in ('' at the top)."""
-        head, _, _ = self.source.rpartition("/")
-        return head
+        return section_of(self.source)
 
 
 class Meta(NamedTuple):
@@ -60,6 +66,7 @@ class Meta(NamedTuple):
     draft: bool
     key: str  # content key: changes whenever the seed's bytes or its path change
     warnings: tuple[str, ...] = ()  # the Article's warnings, reported on every build
+    media: tuple[str, ...] = ()  # images a Markdown body shows (Article.media)
 
     @property
     def date(self) -> datetime:
@@ -69,8 +76,7 @@ class Meta(NamedTuple):
     @property
     def section(self) -> str:
         """The sub-folder of the seeds folder the file lives in ('' at the top)."""
-        head, _, _ = self.source.rpartition("/")
-        return head
+        return section_of(self.source)
 
 
 class SeedRow(NamedTuple):
@@ -83,6 +89,20 @@ class SeedRow(NamedTuple):
     sha256: str
     meta: Meta | None
     error: str | None
+
+
+def section_of(source: str) -> str:
+    """The section of the seed at source: its folder, less the folders other tools name
+    by layout (a Hugo bundle `posts/my-trip/index.md` is in `posts`; Jekyll's `_posts`)."""
+    head, _, name = source.rpartition("/")
+    if name.startswith("index.") and name in ("index.md", "index.markdown"):
+        head = head.rpartition("/")[0]
+    while head.endswith(("_posts", "_drafts")):
+        parent, _, last = head.rpartition("/")
+        if last not in ("_posts", "_drafts"):
+            break
+        head = parent
+    return head
 
 
 def stamp_of(when: datetime) -> str:

@@ -20,7 +20,7 @@ import corpus  # noqa: E402  (benchmarks/ is a folder of scripts, not a package)
 def test_corpus_is_deterministic(tmp_path: Path) -> None:
     first = corpus.generate(tmp_path / "a", 30)
     second = corpus.generate(tmp_path / "b", 30)
-    for folder in ("seeds", "pelican", "hugo"):
+    for folder in ("seeds", "pelican", "hugo", "markdown"):
         names = sorted(p.name for p in (first.root / folder).iterdir())
         assert len(names) == 30
         for name in names:
@@ -44,6 +44,26 @@ def test_corpus_seeds_are_valid_articles_of_realistic_size(tmp_path: Path) -> No
     assert sorted(days.values()) == [12, 12, 12]
 
 
+def test_markdown_corpus_reads_as_the_same_articles_with_markdown_features(
+    tmp_path: Path,
+) -> None:
+    paths = corpus.generate(tmp_path / "m", 30)
+    tables = lists = 0
+    for path in sorted(paths.markdown.iterdir()):
+        data = path.read_bytes()
+        seed = SeedFile(path.name, path, len(data), 0, 0)
+        article = read_article(seed, data, UTC, site_url="https://news.example.org/")
+        twin = paths.seeds / path.name.replace(".md", ".txt")
+        txt = read_article(SeedFile(twin.name, twin, 0, 0, 0), twin.read_bytes(), UTC)
+        assert article.date == txt.date and article.title
+        html = article.blocks[0].text
+        assert "<h2>" in html and "<em>" in html and "<strong>" in html
+        assert 'href="https://news.example.org/archive/' in html
+        tables += "<table>" in html
+        lists += "<ul>" in html
+    assert 0 < tables < 30 and 0 < lists < 30
+
+
 def test_runner_at_200_articles_prints_table_and_skips_missing_baselines(tmp_path: Path) -> None:
     args = [
         "--sizes", "200",
@@ -51,6 +71,7 @@ def test_runner_at_200_articles_prints_table_and_skips_missing_baselines(tmp_pat
         "--baselines", "floor,hugo,pelican",
         "--pelican-venv", str(tmp_path / "no-venv"),  # never installs: reported as skipped
         "--no-extras",
+        "--markdown",
         "--work", str(tmp_path / "work"),
         "--results", str(tmp_path / "results"),
     ]  # fmt: skip
@@ -67,7 +88,9 @@ def test_runner_at_200_articles_prints_table_and_skips_missing_baselines(tmp_pat
     assert (results / "chart.png").read_bytes().startswith(b"\x89PNG")
     with open(results / "runs.csv", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    steps = {row["step"] for row in rows if row["system"] == "feeds"}
-    assert steps == {"cold", "nochange", "add", "edit"}
+    for system in ("feeds", "feeds-md"):
+        steps = {row["step"] for row in rows if row["system"] == system}
+        assert steps == {"cold", "nochange", "add", "edit"}
+    assert "feeds-md ÷ feeds" in done.stdout and "≤ 1.25× .txt" in done.stdout
     assert all(float(row["wall"]) > 0 and int(row["rss_kb"]) > 0 for row in rows)
     assert not (tmp_path / "work" / "runs").exists()  # run folders are cleaned up

@@ -16,6 +16,7 @@ from feeds.config import Config
 from feeds.errors import ConfigError
 from feeds.publish.build import BuildResult, build
 from feeds.read.corpus import publishable, read_corpus
+from feeds.site.media import resolve_body_images
 from feeds.site.plan import resolve_images
 from feeds.store.lock import locked
 from feeds.store.schema import connect, migrate
@@ -66,8 +67,9 @@ def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
     migrate(conn)
     corpus = read_corpus(ctx.config, conn)
     live, _next_due = publishable(corpus.metas, ctx.now)
-    _images, image_warnings = resolve_images(ctx.config, corpus.metas)
-    warnings = (*corpus.warnings, *image_warnings)
+    images, image_warnings = resolve_images(ctx.config, corpus.metas)
+    _media, media_warnings = resolve_body_images(ctx.config, corpus.metas, images.values())
+    warnings = (*corpus.warnings, *image_warnings, *media_warnings)
     for error in (*corpus.errors, *warnings):
         ctx.report(error)
     drafts = sum(1 for meta in corpus.metas if meta.draft)

@@ -38,7 +38,7 @@ from feeds.read.seeds import Scan, is_young, scan
 from feeds.site import discovery
 from feeds.site.delta import scope_of
 from feeds.site.links import IdForm
-from feeds.site.media import Image, local_image
+from feeds.site.media import Image, body_image_sources, local_image, resolve_body_images
 from feeds.site.plan import fingerprint_of, newest_first, plan, resolve_images
 from feeds.store import manifest as db
 from feeds.store import snapshot
@@ -129,6 +129,7 @@ class _Arranged:
     slugs: dict[str, str]  # every live article's slug
     known_slugs: dict[str, str]  # the slugs recorded before this build
     images: dict[str, Image]
+    media: dict[str, Image]  # the other local images Markdown bodies show, by publish path
     warnings: tuple[SeedError, ...]
     sequence: dict[str, int]  # publication order (new articles numbered past 1e9)
     published_before: set[str]
@@ -227,6 +228,9 @@ def _arrange(
     store = Store(conn, config.paths.state)
     entries, slugs = entries_for(live, known_slugs, corpus.articles, store.article, corpus.bases)
     images, image_warnings = resolve_images(config, (e.meta for e in entries))
+    media, media_warnings = resolve_body_images(
+        config, (e.meta for e in entries if e.meta.media), images.values()
+    )
     sequence = dict(previous.sequence) if previous else db.load_publication_order(conn)
     published_before = set(sequence)
     id_form = _id_form(conn, bool(published_before))
@@ -237,7 +241,8 @@ def _arrange(
         slugs=slugs,
         known_slugs=known_slugs,
         images=images,
-        warnings=(*corpus.warnings, *image_warnings),
+        media=media,
+        warnings=(*corpus.warnings, *image_warnings, *media_warnings),
         sequence=sequence,
         published_before=published_before,
         id_form=id_form,
@@ -287,7 +292,15 @@ def _plan(
     planned: set[str] = set()
     todo: list[Output] = []
     for item in plan(
-        config, site.entries, site.store, site.sequence, site.images, rendering, scope, site.id_form
+        config,
+        site.entries,
+        site.store,
+        site.sequence,
+        site.images,
+        rendering,
+        scope,
+        site.id_form,
+        site.media,
     ):
         if isinstance(item, str):
             planned.add(item)
@@ -522,6 +535,7 @@ def _media_signature(seeds: Path, entries: Sequence[Entry]) -> list[list[str | i
     names, [path, -1, -1] for one missing or refused: an image that comes back, goes or
     changes shows in pages and feeds."""
     wanted = {source for entry in entries if (source := local_image(entry.meta)) is not None}
+    wanted.update(source for entry in entries for source in body_image_sources(entry.meta))
     return _media_signature_now(seeds, [[source, -1, -1] for source in wanted])
 
 

@@ -15,6 +15,7 @@ from feeds import __version__
 from feeds.config import Config
 from feeds.errors import SeedError
 from feeds.model import Article, Entry, Loader, Meta, SeedRow, make_key, stamp_of
+from feeds.read import layouts
 from feeds.read.dates import site_time
 from feeds.read.parallel import fork_map, workers_available
 from feeds.read.progress import progress
@@ -43,10 +44,13 @@ class Corpus:
 
 def parse_fingerprint(config: Config) -> str:
     """What parsing depends on besides the file's bytes; a change invalidates the manifest."""
+    # base_url: a Markdown body's relative links are made absolute when it is parsed.
     return make_key(
         __version__,
         str(READER_REVISION),
+        layouts.renderer_version(),
         config.site.timezone,
+        config.site.base_url,
         str(config.seeds.max_bytes),
         repr(limits_of(config)),
     )
@@ -71,6 +75,7 @@ def meta_of(article: Article, sha256: str, tz: tzinfo) -> Meta:
         article.draft,
         f"{sha256}:{article.source}",
         article.warnings,
+        article.media,
     )
 
 
@@ -286,7 +291,7 @@ def _read_row(
                 seed.rel, seed.size, seed.mtime_ns, seed.inode, sha, None, previous.error
             )
             return row, None
-        full = read_article(seed, data, config.site.tz, limits_of(config))
+        full = read_article(seed, data, config.site.tz, limits_of(config), config.site.base_url)
         body = db.body_to_json(full.blocks)  # a string pickles far faster than blocks
         article = dataclasses.replace(full, blocks=())
     except SeedError as exc:

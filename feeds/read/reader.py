@@ -115,21 +115,21 @@ def parse(
         body_lines.insert(0, lead)
     blocks = _blocks(body_lines)
     warnings: list[str] = []
-    title = _visible(header.get("title", ""))
+    title = visible(header.get("title", ""))
     lead_text = blocks[0].text if blocks else ""
     if not title:
         if not lead_text:
             raise SeedError(source, "no title and no text")
-        title = _visible(derive_title(lead_text))
+        title = visible(derive_title(lead_text))
         if not title:
             raise SeedError(source, "no title: the lead has no words to make one; add a title line")
-    title = _capped(title, limits.title, "title", "seeds.max_title", warnings)
-    summary = _visible(header.get("summary", ""))
+    title = capped(title, limits.title, "title", "seeds.max_title", warnings)
+    summary = visible(header.get("summary", ""))
     if summary:
-        summary = _capped(summary, limits.summary, "summary", "seeds.max_summary", warnings)
+        summary = capped(summary, limits.summary, "summary", "seeds.max_summary", warnings)
     else:
         # A derived summary is cut quietly: a long first paragraph is no mistake.
-        summary = shorten(_visible(_first_paragraph(blocks)), limits.summary)
+        summary = shorten(visible(_first_paragraph(blocks)), limits.summary)
     return Article(
         id=stem,
         source=source,
@@ -137,9 +137,9 @@ def parse(
         title=title,
         summary=summary,
         blocks=tuple(blocks),
-        author=_capped(_visible(header.get("author", "")), limits.title, "author", "", warnings),
-        tags=_tags(header.get("tags", ""), limits.tags, warnings),
-        image=_image(header.get("image", ""), warnings),
+        author=capped(visible(header.get("author", "")), limits.title, "author", "", warnings),
+        tags=tag_list(header.get("tags", ""), limits.tags, warnings),
+        image=image_value(header.get("image", ""), warnings),
         lang=_clean(header.get("lang", ""))[:35],  # BCP 47 tags are short
         slug_hint=_clean(header.get("slug", "")[: SLUG_HINT_MAX * 4])[:SLUG_HINT_MAX],
         draft=_draft(source, header.get("draft")),
@@ -155,7 +155,7 @@ def _first_paragraph(blocks: list[Block]) -> str:
     return blocks[0].text if blocks else ""
 
 
-def _capped(text: str, limit: int, what: str, key: str, warnings: list[str]) -> str:
+def capped(text: str, limit: int, what: str, key: str, warnings: list[str]) -> str:
     """text cut on a word boundary to limit characters, with a warning when it was longer."""
     if len(text) <= limit:
         return text
@@ -164,14 +164,14 @@ def _capped(text: str, limit: int, what: str, key: str, warnings: list[str]) -> 
     return shorten(text, limit)
 
 
-def _visible(text: str) -> str:
+def visible(text: str) -> str:
     """Whitespace collapsed and invisible format characters removed; '' when nothing
     visible is left (a title of zero-width spaces is no title)."""
     text = _clean(_INVISIBLE.sub("", text))
     return "" if _NOTHING_VISIBLE.fullmatch(text) else text
 
 
-def _image(value: str, warnings: list[str]) -> str:
+def image_value(value: str, warnings: list[str]) -> str:
     """The image header: a file next to the seed or an http(s) URL that needs no escaping."""
     value = value.strip()
     scheme = _URL_SCHEME.match(value)
@@ -275,19 +275,19 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def _tags(value: str, limit: int, warnings: list[str]) -> tuple[str, ...]:
+def tag_list(value: str, limit: int, warnings: list[str]) -> tuple[str, ...]:
     """The distinct tags, at most limit of them, each at most TAG_MAX characters."""
     seen: dict[str, str] = {}
     extra = 0
     for raw in value.split(","):
-        tag = _visible(raw)
+        tag = visible(raw)
         if not tag or tag.casefold() in seen:
             continue
         if len(seen) >= limit:
             extra += 1
             continue
         if len(tag) > TAG_MAX:
-            tag = _capped(tag, TAG_MAX, "a tag", "", warnings)
+            tag = capped(tag, TAG_MAX, "a tag", "", warnings)
         seen.setdefault(tag.casefold(), tag)
     if extra:
         warnings.append(f"{limit + extra} tags, the last {extra} dropped (seeds.max_tags {limit})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import logging
 import os
 import re
 import stat
@@ -15,10 +16,12 @@ from typing import NamedTuple
 
 from feeds.errors import SeedError
 from feeds.model import Article
+from feeds.read import layouts
 from feeds.read.reader import DEFAULT_LIMITS, Limits, decode, parse
 from feeds.read.safe_open import read_file, stat_file
 
-SUFFIXES = (".txt", ".md")
+SUFFIXES = (".txt", *layouts.MARKDOWN_SUFFIXES)
+log = logging.getLogger(__name__)
 SETTLE_SECONDS = 1.0
 SETTLE_PAUSE = 0.4
 # In a name these would break the one-line report or the XML of the feeds (surrogates stand
@@ -27,8 +30,9 @@ _BAD_NAME = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff
 
 
 def stem_of(rel: str) -> str:
-    """The article id a seed at rel gets: its file name without the suffix."""
-    return rel.rpartition("/")[2].rsplit(".", 1)[0]
+    """The article id a seed at rel gets: its file name without the suffix (SPEC 2a: a
+    Hugo page bundle's folder name)."""
+    return layouts.article_id(rel)
 
 
 class SeedFile(NamedTuple):
@@ -149,6 +153,8 @@ def _walk(
             continue
         if not is_dir and not name.endswith(SUFFIXES):
             continue
+        if (is_dir or name.startswith("_")) and _tool_file(rel, is_dir):
+            continue
         if _BAD_NAME.search(name):
             errors.append(SeedError(printable(rel), _name_problem(name)))
             continue
@@ -177,6 +183,14 @@ def _walk(
         if real not in seen_dirs:
             seen_dirs.add(real)
             _walk(Path(path), rel + "/", real_root, ignored, seen_dirs, files, errors)
+
+
+def _tool_file(rel: str, is_dir: bool) -> bool:
+    """Whether rel is Hugo's or Jekyll's own (a section page, a layouts folder): not a seed."""
+    reason = layouts.skip_reason(rel, is_dir)
+    if reason:
+        log.info("%s: skipped: %s", rel, reason)
+    return bool(reason)
 
 
 def _inside(entry: os.DirEntry[str], rel: str, real_root: Path, errors: list[SeedError]) -> bool:
@@ -254,13 +268,22 @@ def read_bytes(root: Path, seed: SeedFile, max_bytes: int) -> bytes:
 
 
 def read_article(
-    seed: SeedFile, data: bytes, tz: tzinfo, limits: Limits = DEFAULT_LIMITS
+    seed: SeedFile,
+    data: bytes,
+    tz: tzinfo,
+    limits: Limits = DEFAULT_LIMITS,
+    site_url: str = "",
 ) -> Article:
-    """Decode and parse one seed's bytes into an Article."""
+    """Decode and parse one seed's bytes into an Article (site_url: where the body's
+    relative links of a Markdown seed lead)."""
     if not data.strip():
         raise SeedError(seed.rel, "empty file")
     try:
         text = decode(data)
     except ValueError as exc:
         raise SeedError(seed.rel, str(exc)) from None
+    if layouts.is_markdown(seed.rel):
+        from feeds.read.md_reader import parse_markdown  # the parser loads only if needed
+
+        return parse_markdown(seed.rel, seed.stem, text, tz, site_url, limits)
     return parse(seed.rel, seed.stem, text, tz, limits)

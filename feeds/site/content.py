@@ -55,6 +55,9 @@ def blocks_to_html(blocks: Iterable[Block]) -> Markup:
     """The article body as HTML, one element per block."""
     parts: list[str] = []
     for block in blocks:
+        if block.kind == "html":  # a Markdown body, sanitised by feeds.markdown when read
+            parts.append(block.text)
+            continue
         inner = linkify(block.text)
         if block.kind == "h2":
             parts.append(f"<h2>{inner}</h2>")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -51,26 +52,59 @@ def resolve_image(config: Config, article: Article | Meta) -> Image | None:
     value = article.image.strip()
     if not value:
         return None
+    return _resolve(config, article.source, article.id, value)
+
+
+def resolve_body_images(
+    config: Config, metas: Iterable[Meta], taken: Iterable[Image]
+) -> tuple[dict[str, Image], tuple[SeedError, ...]]:
+    """The local images Markdown bodies show (SPEC 2a), by publish path, under the rules
+    of the `image` header (through feeds.read.safe_open); those in taken (the articles'
+    own images) left out. Each unusable one is a warning: the body keeps a broken image."""
+    paths = {image.path for image in taken}
+    media: dict[str, Image] = {}
+    warnings: list[SeedError] = []
+    for meta in metas:
+        for value in meta.media:
+            if value == meta.image.strip():
+                continue  # the article's own image (the first one): resolve_image's
+            try:
+                image = _resolve(config, meta.source, meta.id, value)
+            except SeedError as exc:
+                warnings.append(exc)
+                continue
+            if image.path and image.path not in paths:
+                media[image.path] = image
+    return media, tuple(warnings)
+
+
+def body_image_sources(meta: Meta) -> list[str]:
+    """The paths inside the seeds folder of the local images a Markdown body shows."""
+    parent = PurePosixPath(meta.source).parent
+    return [str(parent / value) for value in meta.media]
+
+
+def _resolve(config: Config, seed: str, aid: str, value: str) -> Image:
+    """An image named by the seed at seed (an http(s) URL, or a file relative to the seed)."""
     mime = mimetypes.guess_type(urlsplit(value).path)[0] or "image/jpeg"
     scheme = urlsplit(value).scheme.lower()
     if scheme in ("http", "https"):
         return Image(url=value, mime=mime)
     if scheme or value.startswith("/") or "\\" in value:
         raise SeedError(
-            article.source, f"image {value!r} is neither an http(s) URL nor a file next to the seed"
+            seed, f"image {value!r} is neither an http(s) URL nor a file next to the seed"
         )
-    source = local_image(article)
-    assert source is not None
+    source = str(PurePosixPath(seed).parent / value)
     try:
         length = stat_file(config.paths.seeds, source).st_size
     except SeedError as exc:
         raise SeedError(
-            article.source, f"image {value!r} not found inside the seeds folder ({exc.reason})"
+            seed, f"image {value!r} not found inside the seeds folder ({exc.reason})"
         ) from None
     name = PurePosixPath(value).name
     if PurePosixPath(name).suffix.lower() not in IMAGE_SUFFIXES:
-        raise SeedError(article.source, f"image {value!r} is not an image file")
-    path = f"media/{article.id}/{name}"
+        raise SeedError(seed, f"image {value!r} is not an image file")
+    path = f"media/{aid}/{name}"
     url = absolute(config.site, quote(path))
     return Image(url=url, mime=mime, length=length, source=source, path=path)
 

@@ -74,9 +74,11 @@ def plan(
     fingerprint: str,
     scope: Scope | None = None,
     id_form: IdForm = "path",
+    media: Mapping[str, Image] | None = None,
 ) -> Iterator[Planned]:
     """Pages, feeds (site, tags, sections, archives), discovery files and copied media.
 
+    media: the other local images Markdown bodies show, by publish path.
     Rendering is lazy: the caller renders only outputs whose key changed. With a scope,
     outputs outside it come as bare paths (so the caller still knows they are planned).
     fingerprint is fingerprint_of(config), which the caller has already computed.
@@ -90,7 +92,7 @@ def plan(
     yield from _feeds(
         config, entries, groups, bodies, sequence, images, fingerprint, scope, id_form
     )
-    for image in images.values():
+    for image in (*images.values(), *(media or {}).values()):
         if image.source is not None:
             yield copy_output(config.paths.seeds, image)
     yield from _discovery(config, entries, groups, fingerprint, scope)

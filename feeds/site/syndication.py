@@ -194,7 +194,7 @@ class Syndication:
         fe.link(href=absolute(site, entry.path), rel="alternate", type="text/html")
         when = site_time(article.date, site.tz)
         fe.published(when)
-        fe.updated(when)
+        fe.updated(max(when, article.updated) if article.updated else when)
         fe.pubDate(when)
         # RSS <description> is HTML, so the plain-text summary goes in escaped (Atom: type=html).
         fe.summary(str(escape(article.summary or article.title)), type="html")
@@ -300,7 +300,11 @@ class Syndication:
                 "title": article.title,
                 "summary": article.summary or article.title,
                 "date_published": when,
-                "date_modified": when,
+                "date_modified": (
+                    max(article.date, article.updated).astimezone(tz).isoformat()
+                    if article.updated
+                    else when
+                ),
                 "authors": [{"name": article.author or site.author}],
             }
             if config.feed.full_content:

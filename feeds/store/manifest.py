@@ -78,6 +78,8 @@ def article_to_json(article: Article) -> str:
             article.slug_hint,
             article.draft,
             article.warnings,
+            article.updated.isoformat() if article.updated else None,
+            article.media,
         ],
         ensure_ascii=False,
     )
@@ -85,9 +87,9 @@ def article_to_json(article: Article) -> str:
 
 def article_from_json(text: str) -> Article:
     """The inverse of article_to_json."""
-    aid, source, date, title, summary, author, tags, image, lang, slug_hint, draft, *rest = (
-        json.loads(text)
-    )
+    fields = json.loads(text)
+    aid, source, date, title, summary, author, tags, image, lang, slug_hint, draft = fields[:11]
+    warnings, updated, media = fields[11:14] if len(fields) >= 14 else ((), None, ())
     return Article(
         aid,
         source,
@@ -101,7 +103,9 @@ def article_from_json(text: str) -> Article:
         lang,
         slug_hint,
         draft,
-        tuple(rest[0]) if rest else (),
+        tuple(warnings),
+        datetime.fromisoformat(updated) if updated else None,
+        tuple(media),
     )
 
 
