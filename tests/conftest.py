@@ -15,6 +15,7 @@ import pytest
 from feeds.cli.main import main
 from feeds.config import Config, load_config
 from feeds.store.schema import DB_NAME
+from tests.pg_cluster import pg_schema_url, pg_url  # noqa: F401  fixtures
 from tests.smtp_server import SmtpTestServer, smtp_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -137,3 +138,16 @@ def make_site(tmp_path: Path) -> Callable[[str], Site]:
         return Site(tmp_path, toml)
 
     return make
+
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_site(request: pytest.FixtureRequest, tmp_path: Path) -> Site:
+    """An empty site whose state is in SQLite (the default) or in PostgreSQL (state.url on
+    a schema of its own in the session's throw-away cluster)."""
+    if request.param == "sqlite":
+        return Site(tmp_path)
+    url = request.getfixturevalue("pg_schema_url")
+    return Site(tmp_path, SITE_TOML + f'\n[state]\nurl = "{url}"\n')

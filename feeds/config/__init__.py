@@ -122,6 +122,15 @@ class WatchConfig:
 
 
 @dataclass(frozen=True)
+class StateConfig:
+    """Where state lives: "" keeps it in SQLite in paths.state; a postgresql:// URL puts it
+    in PostgreSQL, shared by several hosts (paths.state then holds only per-host caches)."""
+
+    url: str = field(default="", metadata=check.database_url())
+    password_env: str = field(default="FEEDS_PG_PASSWORD", metadata=check.env_name())
+
+
+@dataclass(frozen=True)
 class LockConfig:
     """How long a run may hold the lock before `feeds run` reports it as stuck."""
 
@@ -140,6 +149,7 @@ class Config:
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
     lock: LockConfig = field(default_factory=LockConfig)
+    state: StateConfig = field(default_factory=StateConfig)
     source: Path | None = None
     seeds_label: str = "seeds"  # paths.seeds as written, for `SEEDS/NAME: reason` lines
 
@@ -164,6 +174,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "smtp": SmtpConfig,
     "watch": WatchConfig,
     "lock": LockConfig,
+    "state": StateConfig,
 }
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _HEADER_SAFE = {("site", "title"), ("site", "author"), ("digest", "from"), ("digest", "subject")}
@@ -232,6 +243,7 @@ def _build(raw: dict[str, Any], base: Path, source: Path | None) -> Config:
         smtp=sections.get("smtp", SmtpConfig()),
         watch=sections.get("watch", WatchConfig()),
         lock=sections.get("lock", LockConfig()),
+        state=sections.get("state", StateConfig()),
         source=source,
         seeds_label=str(raw.get("paths", {}).get("seeds", "seeds")).rstrip("/") or "seeds",
     )

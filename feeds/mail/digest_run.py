@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,6 +27,7 @@ from feeds.publish.folder import Publisher
 from feeds.read.corpus import meta_of
 from feeds.read.seeds import stem_of
 from feeds.store import mailing as db
+from feeds.store.backend import Conn
 from feeds.store.manifest import load_manifest, load_slugs, seed_paths, transaction
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class DigestTick:
 def digest_tick(
     config: Config,
     now: datetime,
-    conn: sqlite3.Connection,
+    conn: Conn,
     *,
     send: bool = True,
     week: str | None = None,
@@ -105,7 +105,7 @@ def digest_tick(
 
 
 def create_digest(
-    config: Config, now: datetime, conn: sqlite3.Connection, slot: Slot
+    config: Config, now: datetime, conn: Conn, slot: Slot
 ) -> db.DigestRow | None:
     """Select and render the digest of slot and record it; None when it would hold nothing."""
     if db.has_digest_after(conn, slot.at):
@@ -151,7 +151,7 @@ def create_digest(
 
 
 def live_entries(
-    config: Config, conn: sqlite3.Connection, ids: list[str], now: datetime
+    config: Config, conn: Conn, ids: list[str], now: datetime
 ) -> list[Entry]:
     """The selected articles as the last build left them (dropped: removed, drafts, future)."""
     if not ids:
@@ -184,7 +184,7 @@ def files_of(config: Config, digest: db.DigestRow) -> dict[str, bytes]:
     }
 
 
-def publish(config: Config, conn: sqlite3.Connection, digest: db.DigestRow) -> list[str]:
+def publish(config: Config, conn: Conn, digest: db.DigestRow) -> list[str]:
     """Write a digest's files and the digests index atomically; unchanged files stay."""
     publisher = Publisher(config.paths.out)
     for rel, data in files_of(config, digest).items():

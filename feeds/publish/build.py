@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import signal
-import sqlite3
 import threading
 import time
 from array import array
@@ -42,7 +41,8 @@ from feeds.site.media import Image, local_image
 from feeds.site.plan import fingerprint_of, newest_first, plan, resolve_images
 from feeds.store import manifest as db
 from feeds.store import snapshot
-from feeds.store.schema import open_readonly
+from feeds.store.backend import Conn
+from feeds.store.schema import open_state_readonly
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class Interrupted(SystemExit):
     as after Ctrl-C it exits 130."""
 
 
-def build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResult:
+def build(config: Config, now: datetime, conn: Conn) -> BuildResult:
     """Bring the publish folder up to date with the seeds as of `now`."""
     # A build allocates one object per article and frees them all at the end; the cyclic
     # collector's passes over that heap cost more than they find (seconds at 100 000).
@@ -146,7 +146,7 @@ class _Plan:
     stale: list[str]
 
 
-def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResult:
+def _build(config: Config, now: datetime, conn: Conn) -> BuildResult:
     """The build's steps: scan, read, arrange, plan, write, record."""
     found = scan(config.paths.seeds, config.ignore_patterns)
     out_dir = str(config.paths.out.resolve())
@@ -196,7 +196,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
 
 def _read(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Conn,
     found: Scan,
     previous: snapshot.Snapshot | None,
     parsing: str,
@@ -213,7 +213,7 @@ def _read(
 
 def _arrange(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Conn,
     corpus: Corpus,
     previous: snapshot.Snapshot | None,
     now: datetime,
@@ -221,7 +221,7 @@ def _arrange(
     """The articles published as of now, with slugs, images and the publication order."""
     live, next_due = publishable(corpus.metas, now)
     known_slugs = dict(previous.slugs) if previous else db.load_slugs(conn)
-    store = Store(conn, config.paths.state)
+    store = Store(conn, config)
     entries, slugs = entries_for(live, known_slugs, corpus.articles, store.article, corpus.bases)
     images, image_warnings = resolve_images(config, (e.meta for e in entries))
     sequence = dict(previous.sequence) if previous else db.load_publication_order(conn)
@@ -245,7 +245,7 @@ def _arrange(
 
 def _plan(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Conn,
     publisher: Publisher,
     site: _Arranged,
     corpus: Corpus,
@@ -298,7 +298,7 @@ def _plan(
 
 def _record(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Conn,
     now: datetime,
     site: _Arranged,
     corpus: Corpus,
@@ -352,7 +352,7 @@ def _record(
     return new
 
 
-def _id_form(conn: sqlite3.Connection, has_published: bool) -> IdForm:
+def _id_form(conn: Conn, has_published: bool) -> IdForm:
     """How this site's feed ids are made: recorded on its first build and never changed.
 
     A state that published before the form was recorded keeps host-only ids: readers
@@ -368,7 +368,7 @@ def _id_form(conn: sqlite3.Connection, has_published: bool) -> IdForm:
 
 
 def _write(
-    conn: sqlite3.Connection,
+    conn: Conn,
     publisher: Publisher,
     todo: Sequence[Output],
     stale: Sequence[str],
@@ -408,21 +408,21 @@ def _write(
 class Store:
     """Articles and their bodies read from the manifest when a page or feed needs them.
 
-    A forked worker never touches its parent's SQLite connection (SQLite forbids
-    carrying one across fork): it opens its own, read-only.
+    A forked worker never touches its parent's connection (neither SQLite nor a
+    PostgreSQL session may be carried across fork): it opens its own, read-only.
     """
 
     KEEP = 1024  # articles kept after reading: a page's neighbours, an index's entries
 
-    def __init__(self, conn: sqlite3.Connection, state_dir: Path) -> None:
+    def __init__(self, conn: Conn, config: Config) -> None:
         self.conn = conn
-        self.state_dir = state_dir
+        self.config = config
         self.pid = os.getpid()
         self._recent: dict[str, Article] = {}
 
-    def _connection(self) -> sqlite3.Connection:
+    def _connection(self) -> Conn:
         if os.getpid() != self.pid:
-            self.conn = open_readonly(self.state_dir)
+            self.conn = open_state_readonly(self.config)
             self.pid = os.getpid()
         return self.conn
 
@@ -466,7 +466,7 @@ def _signature(config: Config, found: Scan, out_dir: str, parsing: str, renderin
 
 
 def _unchanged_since_last_build(
-    config: Config, conn: sqlite3.Connection, found: Scan, now: datetime, signature: str
+    config: Config, conn: Conn, found: Scan, now: datetime, signature: str
 ) -> BuildResult | None:
     """The last build's result when nothing it depends on changed, else None.
 
@@ -498,7 +498,7 @@ def _unchanged_since_last_build(
     )
 
 
-def _last_build(conn: sqlite3.Connection) -> dict[str, Any]:
+def _last_build(conn: Conn) -> dict[str, Any]:
     """What the last complete build recorded of itself ({} before the first)."""
     raw = db.get_meta(conn, "last_build")
     return {} if raw is None else dict(json.loads(raw))

@@ -8,15 +8,14 @@ and the state database, never from what the process remembers.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
 from feeds.config import Config
 from feeds.mail.digest_run import DigestTick, digest_tick
 from feeds.publish.build import BuildResult, build
-from feeds.store.lock import locked
-from feeds.store.schema import connect
+from feeds.store.backend import Conn
+from feeds.store.schema import locked_state
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class TickResult:
 
 
 def tick(
-    config: Config, now: datetime, conn: sqlite3.Connection, *, digest: bool = True
+    config: Config, now: datetime, conn: Conn, *, digest: bool = True
 ) -> TickResult:
     """Build, then (with digest) create and deliver a due digest; the caller holds the lock."""
     result = build(config, now, conn)
@@ -42,9 +41,5 @@ def tick(
 
 def locked_tick(config: Config, now: datetime, *, wait: float, digest: bool = True) -> TickResult:
     """tick() under the state lock; raises feeds.store.lock.LockBusy at once when wait is 0."""
-    with locked(config.paths.state, wait):
-        conn = connect(config.paths.state)
-        try:
-            return tick(config, now, conn, digest=digest)
-        finally:
-            conn.close()
+    with locked_state(config, wait) as conn:
+        return tick(config, now, conn, digest=digest)
