@@ -38,6 +38,9 @@ state = "state"
 """
 
 
+_STATE_URL: list[str] = []  # set by both_backends while a test runs on PostgreSQL
+
+
 class Site:
     """A site folder under tmp_path: feeds.toml, seeds/, public/, state/."""
 
@@ -48,6 +51,8 @@ class Site:
         self.state = root / "state"
         self.seeds.mkdir(parents=True, exist_ok=True)
         self.config_path = root / "feeds.toml"
+        if _STATE_URL and "[state]" not in toml:  # a module run on both backends
+            toml = textwrap.dedent(toml) + f'\n[state]\nurl = "{_STATE_URL[-1]}"\n'
         self.config_path.write_text(textwrap.dedent(toml), encoding="utf-8")
 
     def config(self) -> Config:
@@ -151,3 +156,18 @@ def backend_site(request: pytest.FixtureRequest, tmp_path: Path) -> Site:
         return Site(tmp_path)
     url = request.getfixturevalue("pg_schema_url")
     return Site(tmp_path, SITE_TOML + f'\n[state]\nurl = "{url}"\n')
+
+
+@pytest.fixture(params=BACKENDS)
+def both_backends(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run a test on each state backend: every Site it makes while on PostgreSQL gets a
+    `[state] url` naming a schema of its own (a module opts in with
+    `pytestmark = pytest.mark.usefixtures("both_backends")`)."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    _STATE_URL.append(request.getfixturevalue("pg_schema_url"))
+    try:
+        yield "postgresql"
+    finally:
+        _STATE_URL.pop()
