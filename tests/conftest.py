@@ -15,6 +15,7 @@ import pytest
 from feeds.cli.main import main
 from feeds.config import Config, load_config
 from feeds.store.schema import DB_NAME
+from tests.moto_server import s3_bucket, s3_endpoint  # noqa: F401  fixtures
 from tests.pg_cluster import pg_schema_url, pg_url  # noqa: F401  fixtures
 from tests.smtp_server import SmtpTestServer, smtp_server
 

@@ -23,7 +23,7 @@ from feeds.mail.digest_pages import index_page
 from feeds.mail.message import public_eml
 from feeds.mail.slots import Slot, WeekError, first_window_start, latest_slot, slot_in_week
 from feeds.model import Entry
-from feeds.publish.folder import Publisher
+from feeds.publish.target import publisher_for
 from feeds.read.corpus import meta_of
 from feeds.read.seeds import stem_of
 from feeds.store import mailing as db
@@ -186,7 +186,7 @@ def files_of(config: Config, digest: db.DigestRow) -> dict[str, bytes]:
 
 def publish(config: Config, conn: Conn, digest: db.DigestRow) -> list[str]:
     """Write a digest's files and the digests index atomically; unchanged files stay."""
-    publisher = Publisher(config.paths.out)
+    publisher = publisher_for(config)
     for rel, data in files_of(config, digest).items():
         publisher.write(rel, data)
     publisher.write("digests/index.html", index_page(config, db.list_digests(conn)))
@@ -195,5 +195,5 @@ def publish(config: Config, conn: Conn, digest: db.DigestRow) -> list[str]:
 
 
 def _published(config: Config, digest: db.DigestRow) -> bool:
-    publisher = Publisher(config.paths.out)
+    publisher = publisher_for(config)
     return all(publisher.exists(rel) for rel in file_names(digest.week))

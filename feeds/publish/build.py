@@ -21,7 +21,8 @@ from typing import Any, NamedTuple, cast
 from feeds.config import Config
 from feeds.errors import SeedError
 from feeds.model import Article, Block, Entry, Meta, Output, make_key
-from feeds.publish.folder import Publisher, Staged
+from feeds.publish.folder import Publisher
+from feeds.publish.target import Target, publisher_for
 from feeds.read.corpus import (
     PARALLEL_THRESHOLD,
     Corpus,
@@ -149,7 +150,7 @@ class _Plan:
 def _build(config: Config, now: datetime, conn: Conn) -> BuildResult:
     """The build's steps: scan, read, arrange, plan, write, record."""
     found = scan(config.paths.seeds, config.ignore_patterns)
-    out_dir = str(config.paths.out.resolve())
+    out_dir = config.out_name
     parsing, rendering = parse_fingerprint(config), fingerprint_of(config)
     signature = _signature(config, found, out_dir, parsing, rendering)
     quick = _unchanged_since_last_build(config, conn, found, now, signature)
@@ -160,7 +161,7 @@ def _build(config: Config, now: datetime, conn: Conn) -> BuildResult:
     corpus = _read(config, conn, found, previous, parsing)
     del found  # 100 000 stat results are not needed past this point
     site = _arrange(config, conn, corpus, previous, now)
-    publisher = Publisher(config.paths.out)
+    publisher = publisher_for(config)
     planned = _plan(config, conn, publisher, site, corpus, previous, render, out_dir, rendering)
     written_keys, refused = _write(conn, publisher, planned.todo, planned.stale, out_dir)
     new = _record(
@@ -246,7 +247,7 @@ def _arrange(
 def _plan(
     config: Config,
     conn: Conn,
-    publisher: Publisher,
+    publisher: Target,
     site: _Arranged,
     corpus: Corpus,
     previous: snapshot.Snapshot | None,
@@ -302,7 +303,7 @@ def _record(
     now: datetime,
     site: _Arranged,
     corpus: Corpus,
-    publisher: Publisher,
+    publisher: Target,
     planned: _Plan,
     written_keys: Mapping[str, str],
     refused: Sequence[SeedError],
@@ -369,7 +370,7 @@ def _id_form(conn: Conn, has_published: bool) -> IdForm:
 
 def _write(
     conn: Conn,
-    publisher: Publisher,
+    publisher: Target,
     todo: Sequence[Output],
     stale: Sequence[str],
     out_dir: str,
@@ -479,7 +480,11 @@ def _unchanged_since_last_build(
     if last["next_due"] is not None and datetime.fromisoformat(last["next_due"]) <= now:
         return None
     tracked = db.load_outputs(conn)
-    if not _present(Publisher(config.paths.out), tracked, last) >= tracked.keys():
+    # A bucket is not listed on every watch tick: only feeds writes it, the outputs table
+    # says what is there (a build with work to do lists it).
+    if not config.out_url and not _present(Publisher(config.paths.out), tracked, last) >= (
+        tracked.keys()
+    ):
         return None
     if last.get("media") != _media_signature_now(config.paths.seeds, last.get("media", [])):
         return None  # an image file changed: its size shows in pages and feeds
@@ -504,7 +509,7 @@ def _last_build(conn: Conn) -> dict[str, Any]:
     return {} if raw is None else dict(json.loads(raw))
 
 
-def _present(publisher: Publisher, tracked: Mapping[str, str], last: Mapping[str, Any]) -> Set[str]:
+def _present(publisher: Target, tracked: Mapping[str, str], last: Mapping[str, Any]) -> Set[str]:
     """The files of the publish folder, or enough of them to tell which tracked ones are
     there: when no folder that holds outputs changed since the last build, all are."""
     if not tracked:
@@ -545,7 +550,7 @@ class Refusal(NamedTuple):
     reason: str
 
 
-def _render_all(todo: Sequence[Output], publisher: Publisher) -> dict[str, SeedError]:
+def _render_all(todo: Sequence[Output], publisher: Target) -> dict[str, SeedError]:
     """Render and stage every output in todo, spread over worker processes when many;
     the outputs whose source was refused (an image swapped for a symlink out), by path."""
     refused: dict[str, SeedError] = {}
@@ -560,7 +565,7 @@ def _render_all(todo: Sequence[Output], publisher: Publisher) -> dict[str, SeedE
                 bar.update(1)
             return refused
 
-        def task(index: int) -> Staged | Refusal | None:
+        def task(index: int) -> object:
             output = todo[index]
             try:
                 data = output.render()
