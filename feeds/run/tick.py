@@ -8,14 +8,19 @@ and the state database, never from what the process remembers.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from feeds.config import Config
+from feeds.mail.delivery import deliver
 from feeds.mail.digest_run import DigestTick, digest_tick
 from feeds.publish.build import BuildResult, build
 from feeds.store.backend import Conn
-from feeds.store.schema import locked_state
+from feeds.store.lock import LockBusy
+from feeds.store.schema import locked_state, open_state
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,5 +46,27 @@ def tick(
 
 def locked_tick(config: Config, now: datetime, *, wait: float, digest: bool = True) -> TickResult:
     """tick() under the state lock; raises feeds.store.lock.LockBusy at once when wait is 0."""
-    with locked_state(config, wait) as conn:
-        return tick(config, now, conn, digest=digest)
+    try:
+        with locked_state(config, wait) as conn:
+            return tick(config, now, conn, digest=digest)
+    except LockBusy:
+        if digest and config.state.url:
+            help_deliver(config, now)
+        raise
+
+
+def help_deliver(config: Config, now: datetime) -> None:
+    """Another host holds the build lock: still send our share of its queued mail.
+
+    Only with state in PostgreSQL, where workers claim deliveries row by row (SKIP LOCKED),
+    so every message goes out once however many hosts help.
+    """
+    conn = open_state(config)
+    try:
+        report = deliver(config, conn, now)
+    finally:
+        conn.close()
+    if report.error:
+        log.error("%s", report.error)
+    elif report.attempted:
+        log.info("helped deliver: %d sent, %d failed", report.sent, report.failed)
