@@ -127,3 +127,65 @@ def test_two_watch_hosts_share_one_database_and_one_bucket(
         cold = Site(tmp_path / "cold", SITE_TOML.replace('seeds = "seeds"', f'seeds = "{shared}"'))
         assert cold.main("build") == 0
         assert {k: v for k, v in objects.items() if k not in digest_pages} == tree(cold.out)
+
+
+def test_a_host_killed_mid_send_leaves_at_most_one_message_in_doubt(
+    tmp_path: Path, pg_schema_url: str, s3_bucket: Bucket
+) -> None:
+    """SIGKILL the host whose send hangs: the other takes over its claimed rows; only the
+    message in doubt goes twice, with the same Message-ID."""
+    with smtp_server() as server:
+        toml = s3_bucket.site_toml(
+            digest_toml(server.port) + f'\n[state]\nurl = "{pg_schema_url}"\n'
+        )
+        one = Site(tmp_path / "one", toml)
+        two = _host(tmp_path / "two", one.seeds, toml)
+        subscribe(one, *READERS)
+        slot = latest_slot(one.config(), datetime.now(one.config().site.tz))
+        article(one, "a0", (slot.at - timedelta(days=1)).strftime("%Y-%m-%d %H:%M"))
+        server.hold_at(1)
+        hosts = {_start(one), _start(two)}
+        watcher = psycopg.connect(pg_schema_url, autocommit=True)
+        try:
+            assert server.held.wait(DEADLINE)
+            deadline = time.monotonic() + DEADLINE
+            row = None
+            while row is None and time.monotonic() < deadline:  # who is sending message 1
+                row = watcher.execute(
+                    "SELECT a.application_name FROM deliveries d"
+                    " JOIN pg_stat_activity a ON a.pid = d.claimed_by WHERE d.state = 'sending'"
+                ).fetchone()
+            assert row is not None
+            stuck = next(h for h in hosts if h.pid == int(str(row[0]).split()[1]))
+            stuck.send_signal(signal.SIGKILL)
+            stuck.wait()
+            server.release()
+            deadline = time.monotonic() + DEADLINE
+            while set(server.recipients()) != set(READERS) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            survivor = (hosts - {stuck}).pop()
+            assert survivor.poll() is None
+            survivor.send_signal(signal.SIGTERM)
+            assert survivor.wait(timeout=DEADLINE) == 0
+        finally:
+            server.release()
+            watcher.close()
+            for host in hosts:
+                if host.poll() is None:
+                    host.kill()
+                    host.wait()
+        got = server.recipients()
+        assert set(got) == set(READERS)
+        twice = [r for r in READERS if got.count(r) > 1]
+        assert len(got) - len(READERS) == len(twice) <= 1  # at most the one in doubt
+        ids = {m.rcpt_tos[0]: set() for m in server.messages}
+        for message in server.messages:
+            ids[message.rcpt_tos[0]].add(_message_id(message))
+        assert all(len(found) == 1 for found in ids.values())  # a re-send keeps its Message-ID
+
+
+def _message_id(message: object) -> str:
+    from email import message_from_bytes
+
+    data = message.data  # type: ignore[attr-defined]
+    return str(message_from_bytes(data if isinstance(data, bytes) else data.encode())["Message-ID"])
