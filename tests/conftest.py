@@ -15,6 +15,8 @@ import pytest
 from feeds.cli.main import main
 from feeds.config import Config, load_config
 from feeds.store.schema import DB_NAME
+from tests.moto_server import s3_bucket, s3_endpoint  # noqa: F401  fixtures
+from tests.pg_cluster import pg_schema_url, pg_url  # noqa: F401  fixtures
 from tests.smtp_server import SmtpTestServer, smtp_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,6 +39,9 @@ state = "state"
 """
 
 
+_STATE_URL: list[str] = []  # set by both_backends while a test runs on PostgreSQL
+
+
 class Site:
     """A site folder under tmp_path: feeds.toml, seeds/, public/, state/."""
 
@@ -47,6 +52,8 @@ class Site:
         self.state = root / "state"
         self.seeds.mkdir(parents=True, exist_ok=True)
         self.config_path = root / "feeds.toml"
+        if _STATE_URL and "[state]" not in toml:  # a module run on both backends
+            toml = textwrap.dedent(toml) + f'\n[state]\nurl = "{_STATE_URL[-1]}"\n'
         self.config_path.write_text(textwrap.dedent(toml), encoding="utf-8")
 
     def config(self) -> Config:
@@ -137,3 +144,31 @@ def make_site(tmp_path: Path) -> Callable[[str], Site]:
         return Site(tmp_path, toml)
 
     return make
+
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_site(request: pytest.FixtureRequest, tmp_path: Path) -> Site:
+    """An empty site whose state is in SQLite (the default) or in PostgreSQL (state.url on
+    a schema of its own in the session's throw-away cluster)."""
+    if request.param == "sqlite":
+        return Site(tmp_path)
+    url = request.getfixturevalue("pg_schema_url")
+    return Site(tmp_path, SITE_TOML + f'\n[state]\nurl = "{url}"\n')
+
+
+@pytest.fixture(params=BACKENDS)
+def both_backends(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run a test on each state backend: every Site it makes while on PostgreSQL gets a
+    `[state] url` naming a schema of its own (a module opts in with
+    `pytestmark = pytest.mark.usefixtures("both_backends")`)."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    _STATE_URL.append(request.getfixturevalue("pg_schema_url"))
+    try:
+        yield "postgresql"
+    finally:
+        _STATE_URL.pop()

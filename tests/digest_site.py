@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
-from feeds.store.schema import connect
-from tests.conftest import SITE_TOML, Site
+from feeds.store.backend import Conn
+from feeds.store.schema import open_state
+from tests.conftest import _STATE_URL, SITE_TOML, Site
 
 FROM = "news@news.example.org"
 UNSUBSCRIBE = "https://news.example.org/unsubscribe?t={token}"
@@ -28,6 +28,7 @@ security = "none"
 timeout = 10
 """
         + extra
+        + (f'\n[state]\nurl = "{_STATE_URL[-1]}"\n' if _STATE_URL else "")
     )
 
 
@@ -52,9 +53,9 @@ def subscribe(site: Site, *emails: str) -> None:
         assert site.main("subscribers", "add", address) == 0
 
 
-def state(site: Site) -> sqlite3.Connection:
-    """The site's state database."""
-    return connect(site.state)
+def state(site: Site) -> Conn:
+    """The site's state database (SQLite or PostgreSQL, as its config says)."""
+    return open_state(site.config())
 
 
 def digest_ids(site: Site, week: str) -> list[str]:

@@ -9,6 +9,8 @@ import pytest
 from tests.conftest import Site
 from tests.digest_site import article, build, digest_ids, digest_toml, state
 
+pytestmark = pytest.mark.usefixtures("both_backends")  # state on SQLite and PostgreSQL
+
 
 @pytest.fixture
 def site(tmp_path: Path) -> Site:

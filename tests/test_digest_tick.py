@@ -6,10 +6,14 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from feeds.mail.digest_run import DigestTick, digest_tick
 from tests.conftest import Site
 from tests.digest_site import article, build, digest_toml, state, subscribe
 from tests.smtp_server import SmtpTestServer, free_port
+
+pytestmark = pytest.mark.usefixtures("both_backends")  # state on SQLite and PostgreSQL
 
 KYIV = ZoneInfo("Europe/Kyiv")
 SAT = datetime(2026, 2, 21, 10, tzinfo=KYIV)

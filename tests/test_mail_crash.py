@@ -15,6 +15,8 @@ from tests.conftest import Site
 from tests.digest_site import article, build, delivery_states, digest_toml, state
 from tests.smtp_server import SmtpTestServer
 
+pytestmark = pytest.mark.usefixtures("both_backends")  # state on SQLite and PostgreSQL
+
 SAT = "2026-02-21T10:00"
 READERS = tuple(f"reader{n:02d}@example.org" for n in range(30))
 DEADLINE = 60.0

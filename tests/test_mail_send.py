@@ -13,6 +13,8 @@ from tests.conftest import Site
 from tests.digest_site import article, build, delivery_states, digest_toml, subscribe
 from tests.smtp_server import SmtpTestServer
 
+pytestmark = pytest.mark.usefixtures("both_backends")  # state on SQLite and PostgreSQL
+
 WEEK = "2026-W08"
 SAT = "2026-02-21T10:00"
 READERS = ("ann@example.org", "bob@example.org", "cat@example.org", "dan@example.org")

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import feedparser
 import lxml.etree
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +25,8 @@ from feeds.read.dates import FIRST_YEAR, LAST_YEAR, DateError, parse_date, site_
 from feeds.site.discovery import sitemap
 from feeds.site.syndication import ArchiveLinks, Channel, Syndication
 from tests.hypothesis_profiles import PROPERTY
+
+pytestmark = pytest.mark.usefixtures("both_backends")  # state on SQLite and PostgreSQL
 
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 RFC822 = re.compile(

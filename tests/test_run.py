@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from feeds.store.lock import locked
+from feeds.store.schema import locked_state
 from tests.conftest import Site
 from tests.digest_site import article, digest_ids, digest_toml, subscribe
 from tests.smtp_server import SmtpTestServer as SmtpServer
 from tests.smtp_server import smtp_server
+
+pytestmark = pytest.mark.usefixtures("both_backends")  # state on SQLite and PostgreSQL
 
 READERS = ("olena@example.org", "taras@example.org")
 
@@ -162,7 +164,7 @@ def test_two_runs_started_together_send_each_reader_one_digest(
 
 def test_a_run_while_another_process_holds_the_lock_changes_nothing(site: Site) -> None:
     article(site, "a1", "2026-02-18 10:00")
-    with locked(site.state, 0):  # this test process is "the other run"
+    with locked_state(site.config(), 0):  # this test process is "the other run"
         done = site.run("run", "--now", "2026-02-19T12:00")
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     assert not (site.out / "feed.json").exists()

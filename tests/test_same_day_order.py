@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import Site
+
+pytestmark = pytest.mark.usefixtures("both_backends")  # state on SQLite and PostgreSQL
 
 DAY = "date 2026-02-20\n\n{}\n"
 

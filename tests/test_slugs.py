@@ -7,6 +7,8 @@ import pytest
 from feeds.read.slugs import is_reserved, make_slug
 from tests.conftest import Site
 
+pytestmark = pytest.mark.usefixtures("both_backends")  # state on SQLite and PostgreSQL
+
 
 def test_many_articles_with_one_title_get_the_next_free_numbers() -> None:
     """20 000 equal titles (generated corpora have many): each takes the next free number;

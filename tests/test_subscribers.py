@@ -12,6 +12,8 @@ import pytest
 from tests.conftest import Site
 from tests.digest_site import state
 
+pytestmark = pytest.mark.usefixtures("both_backends")  # state on SQLite and PostgreSQL
+
 
 def listed(site: Site, capsys: pytest.CaptureFixture[str]) -> list[str]:
     capsys.readouterr()
@@ -181,11 +183,15 @@ def test_import_accepts_a_byte_order_mark(
     assert listed(site, capsys) == ["ann@example.org"]
 
 
-def test_subscribers_live_in_the_wal_state_database(site: Site) -> None:
+def test_subscribers_live_in_the_wal_state_database(site: Site, both_backends: str) -> None:
     site.main("subscribers", "add", "ann@example.org")
     conn = state(site)
     try:
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        if both_backends == "postgresql":  # all of it on the server, nothing in the folder
+            assert conn.execute("SELECT count(*) FROM subscribers").fetchone()[0] == 1
+            assert not (site.state / "feeds.sqlite3").exists()
+        else:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         conn.close()
 

@@ -21,6 +21,8 @@ from tests.conftest import Site
 from tests.digest_site import article, delivery_states, digest_toml, subscribe
 from tests.smtp_server import smtp_server
 
+pytestmark = pytest.mark.usefixtures("both_backends")  # state on SQLite and PostgreSQL
+
 DEADLINE = 15.0  # generous: the machine is shared; the latency is measured separately
 
 

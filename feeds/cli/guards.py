@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -9,9 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from feeds.cli.context import Context
-from feeds.config import Config
+from feeds.config import Config, StateConfig
 from feeds.errors import ConfigError
-from feeds.store.schema import DB_NAME, open_readonly
+from feeds.store.schema import DB_NAME, copy_to_sqlite, open_readonly, open_state
 
 NO_SITE = "no feeds.toml here or in a parent folder; run feeds init DIR or pass --config"
 
@@ -39,7 +40,14 @@ def scratch_state(config: Config, *, out: bool = False) -> Iterator[Config]:
     with tempfile.TemporaryDirectory(prefix="feeds-ahead-") as folder:
         state = Path(folder) / "state"
         state.mkdir()
-        if (config.paths.state / DB_NAME).is_file():
+        if config.state.url:
+            real = open_state(config)
+            try:
+                copy_to_sqlite(real, state)
+            finally:
+                real.close()
+            config = dataclasses.replace(config, state=StateConfig())
+        elif (config.paths.state / DB_NAME).is_file():
             source = open_readonly(config.paths.state)
             copy = sqlite3.connect(state / DB_NAME)
             try:

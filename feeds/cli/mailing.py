@@ -12,8 +12,7 @@ from feeds.cli.context import EXIT_OK, EXIT_UNDELIVERED, EXIT_USAGE, LOCK_WAIT, 
 from feeds.cli.guards import refuse_clock_ahead, require_site, scratch_state
 from feeds.cli.notices import digest_summary, lock_wait_notice, tell
 from feeds.config import Config
-from feeds.store.lock import locked
-from feeds.store.schema import connect
+from feeds.store.schema import locked_state, open_state
 
 if TYPE_CHECKING:
     from feeds.mail.digest_run import DigestTick
@@ -48,12 +47,9 @@ def cmd_digest(args: argparse.Namespace, ctx: Context) -> int:
 def _locked_digest(config: Config, ctx: Context, *, send: bool, week: str | None) -> DigestTick:
     from feeds.mail.digest_run import digest_tick
 
-    with locked(config.paths.state, LOCK_WAIT, lock_wait_notice(config.paths.state, ctx.verbose)):
-        conn = connect(config.paths.state)
-        try:
-            return digest_tick(config, ctx.now, conn, send=send, week=week)
-        finally:
-            conn.close()
+    notice = lock_wait_notice(config.paths.state, ctx.verbose)
+    with locked_state(config, LOCK_WAIT, notice) as conn:
+        return digest_tick(config, ctx.now, conn, send=send, week=week)
 
 
 def cmd_subscribers(args: argparse.Namespace, ctx: Context) -> int:
@@ -61,7 +57,7 @@ def cmd_subscribers(args: argparse.Namespace, ctx: Context) -> int:
     from feeds.mail import subscribers as subs
 
     require_site(ctx)
-    conn = connect(ctx.config.paths.state)
+    conn = open_state(ctx.config)
     try:
         if args.action == "add":
             status = subs.add(conn, args.email, args.name, ctx.now)

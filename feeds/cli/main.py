@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -23,6 +22,7 @@ from feeds.cli.context import (
 )
 from feeds.config import find_config_file, load_config
 from feeds.errors import ConfigError, FeedsError, LockTimeout, MailError, SeedError
+from feeds.store.backend import db_errors
 
 log = logging.getLogger("feeds")
 
@@ -210,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FeedsError as exc:
         print(_full_disk(exc, context) or f"feeds: {exc}", file=sys.stderr)
         return EXIT_UNEXPECTED
-    except sqlite3.Error as exc:
+    except db_errors() as exc:
         # A damaged file in the state folder: the reason, not a traceback.
         line = _full_disk(exc, context) or f"feeds: state database error: {exc}"
         print(line, file=sys.stderr)

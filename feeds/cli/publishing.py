@@ -18,8 +18,7 @@ from feeds.publish.build import BuildResult, build
 from feeds.read.corpus import publishable, read_corpus
 from feeds.site.media import resolve_body_images
 from feeds.site.plan import resolve_images
-from feeds.store.lock import locked
-from feeds.store.schema import connect, migrate
+from feeds.store.schema import locked_state, migrate
 
 log = logging.getLogger("feeds")
 
@@ -52,12 +51,9 @@ def cmd_build(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _locked_build(config: Config, ctx: Context) -> BuildResult:
-    with locked(config.paths.state, LOCK_WAIT, lock_wait_notice(config.paths.state, ctx.verbose)):
-        conn = connect(config.paths.state)
-        try:
-            return build(config, ctx.now, conn)
-        finally:
-            conn.close()
+    notice = lock_wait_notice(config.paths.state, ctx.verbose)
+    with locked_state(config, LOCK_WAIT, notice) as conn:
+        return build(config, ctx.now, conn)
 
 
 def cmd_check(args: argparse.Namespace, ctx: Context) -> int:

@@ -123,6 +123,28 @@ class WatchConfig:
 
 
 @dataclass(frozen=True)
+class StateConfig:
+    """Where state lives: "" keeps it in SQLite in paths.state; a postgresql:// URL puts it
+    in PostgreSQL, shared by several hosts (paths.state then holds only per-host caches)."""
+
+    url: str = field(default="", metadata=check.database_url())
+    password_env: str = field(default="FEEDS_PG_PASSWORD", metadata=check.env_name())
+
+
+@dataclass(frozen=True)
+class PublishConfig:
+    """S3-compatible storage, used when paths.out is s3://bucket/prefix/: where the service
+    is (empty: AWS), its region, and the Cache-Control of each kind of object. Credentials
+    come from boto3's standard chain (AWS_* environment, ~/.aws, instance roles)."""
+
+    endpoint_url: str = field(default="", metadata=check.url(optional=True))
+    region: str = field(default="", metadata=check.text(0, 64, "a region name"))
+    cache_feeds: str = field(default="public, max-age=300", metadata=check.text(1, 200))
+    cache_pages: str = field(default="public, max-age=3600", metadata=check.text(1, 200))
+    cache_media: str = field(default="public, max-age=604800", metadata=check.text(1, 200))
+
+
+@dataclass(frozen=True)
 class LockConfig:
     """How long a run may hold the lock before `feeds run` reports it as stuck."""
 
@@ -151,6 +173,9 @@ class Config:
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
     lock: LockConfig = field(default_factory=LockConfig)
+    state: StateConfig = field(default_factory=StateConfig)
+    publish: PublishConfig = field(default_factory=PublishConfig)
+    out_url: str = ""  # paths.out as written when it is s3://bucket/prefix/ (else "")
     source: Path | None = None
     seeds_label: str = "seeds"  # paths.seeds as written, for `SEEDS/NAME: reason` lines
     # Out of repr: repr(config) is part of a build's signature, and a normal build's
@@ -166,7 +191,13 @@ class Config:
         """A copy with some paths replaced (command-line overrides), checked like the file's."""
         paths = dataclasses.replace(self.paths, **changes)
         _check_paths(paths, self.source)
-        return dataclasses.replace(self, paths=paths)
+        out_url = "" if "out" in changes else self.out_url  # --out: a local folder
+        return dataclasses.replace(self, paths=paths, out_url=out_url)
+
+    @property
+    def out_name(self) -> str:
+        """Where the site is published: the s3:// URL, or the resolved local folder."""
+        return self.out_url or str(self.paths.out.resolve())
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -178,6 +209,8 @@ _SECTIONS: dict[str, type[Any]] = {
     "smtp": SmtpConfig,
     "watch": WatchConfig,
     "lock": LockConfig,
+    "state": StateConfig,
+    "publish": PublishConfig,
 }
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _HEADER_SAFE = {("site", "title"), ("site", "author"), ("digest", "from"), ("digest", "subject")}
@@ -231,9 +264,12 @@ def _build(raw: dict[str, Any], base: Path, source: Path | None) -> Config:
     if not site.base_url.endswith("/"):
         site = dataclasses.replace(site, base_url=site.base_url + "/")
     paths: PathsConfig = sections.get("paths", PathsConfig())
+    out_url = _bucket_url(where, raw.get("paths", {}).get("out"))
+    state_dir = _absolute(base, paths.state)
     paths = PathsConfig(
         seeds=_absolute(base, paths.seeds),
-        out=_absolute(base, paths.out),
+        # publishing to a bucket: the local folder is a per-host scratch place, never served
+        out=state_dir / "s3-out" if out_url else _absolute(base, paths.out),
         state=_absolute(base, paths.state),
         templates=_absolute(base, paths.templates) if paths.templates else None,
     )
@@ -246,11 +282,29 @@ def _build(raw: dict[str, Any], base: Path, source: Path | None) -> Config:
         smtp=sections.get("smtp", SmtpConfig()),
         watch=sections.get("watch", WatchConfig()),
         lock=sections.get("lock", LockConfig()),
+        state=sections.get("state", StateConfig()),
+        publish=sections.get("publish", PublishConfig()),
+        out_url=out_url,
         source=source,
         seeds_label=str(raw.get("paths", {}).get("seeds", "seeds")).rstrip("/") or "seeds",
     )
     _check_paths(config.paths, source)
     return config
+
+
+_BUCKET_URL = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/((?:[A-Za-z0-9!_.*'()-]+/)*)")
+
+
+def _bucket_url(where: str, value: object) -> str:
+    """paths.out as an s3://bucket/prefix/ URL ("" for a local folder)."""
+    if not isinstance(value, str) or not value.startswith("s3://"):
+        return ""
+    if not _BUCKET_URL.fullmatch(value):
+        raise ConfigError(
+            f"{where}: paths.out = {value!r}: expected s3://bucket/ or s3://bucket/prefix/"
+            " (a bucket name, then folder names each ending in /)"
+        )
+    return value
 
 
 def _absolute(base: Path, value: Path) -> Path:

@@ -193,6 +193,30 @@ def url(*, optional: bool, token: bool = False) -> Mapping[str, Rule]:
     return rule(what, check)
 
 
+def database_url() -> Mapping[str, Rule]:
+    """state.url: "" (SQLite in paths.state) or postgresql://user@host:port/db, no password
+    (a secret in the config file would be readable by whoever reads the config)."""
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or len(value) > 2000:
+            raise ValueError
+        if value == "":
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("postgresql", "postgres") or NOT_IN_URL.search(value):
+            raise ValueError
+        if parts.password is not None or parts.fragment:
+            raise ValueError
+        _ = parts.port  # raises ValueError for a port that is not a number in 0..65535
+        return value
+
+    return rule(
+        'a postgresql://user@host:port/database URL without a password (it comes from'
+        ' the environment: state.password_env), or "" for SQLite in paths.state',
+        check,
+    )
+
+
 def base_url() -> Mapping[str, Rule]:
     """site.base_url: where the site lives; nothing after the path (no query either)."""
     inner = url(optional=False)["rule"].check

@@ -12,10 +12,11 @@ import logging
 import os
 import smtplib
 import socket
-import sqlite3
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import chain
 from types import TracebackType
 
 from feeds.config import Config, SmtpConfig
@@ -23,6 +24,7 @@ from feeds.errors import MailError
 from feeds.mail.headers import HeaderError, header_text
 from feeds.mail.message import Mailing, Signer, recipient_for, sender
 from feeds.store import mailing as db
+from feeds.store.backend import Conn, is_pg
 from feeds.store.manifest import transaction
 
 log = logging.getLogger(__name__)
@@ -249,26 +251,37 @@ def retry_delay(attempts: int) -> timedelta:
     return RETRY_DELAYS[min(max(attempts, 1), len(RETRY_DELAYS)) - 1]
 
 
-def deliver(config: Config, conn: sqlite3.Connection, now: datetime) -> Report:
-    """Send every due delivery of every queued digest that is not finished yet."""
+def deliver(config: Config, conn: Conn, now: datetime) -> Report:
+    """Send every due delivery of every queued digest that is not finished yet.
+
+    On PostgreSQL several workers (hosts) may run this at once: each claims batches of rows
+    no live worker holds, so every message goes out once however many help.
+    """
     weeks = db.open_weeks(conn)
     sent = failed = attempted = 0
     error = ""
-    due = [(week, db.due_deliveries(conn, week, now)) for week in weeks]
-    if any(rows for _, rows in due):
+    batches = _due_batches(conn, weeks, now)
+    first = next(batches, None)
+    if first is not None:
         try:
             signer = Signer(config)
             from_addr = sender(config)[1]
+            mailings: dict[str, Mailing] = {}
             with SmtpSession(config.smtp) as session:
                 session.ensure_open()
-                for week, rows in due:
-                    digest = db.get_digest(conn, week)
-                    assert digest is not None
-                    mailing = Mailing(config, digest, now, eight_bit=session.eight_bit)
+                for week, rows in chain([first], batches):
+                    mailing = mailings.get(week)
+                    if mailing is None:
+                        digest = db.get_digest(conn, week)
+                        assert digest is not None
+                        mailing = Mailing(config, digest, now, eight_bit=session.eight_bit)
+                        mailings[week] = mailing
                     for row in rows:
                         outcome = _deliver_one(
                             config, conn, now, session, signer, from_addr, mailing, row
                         )
+                        if outcome is None:  # another worker took the row over
+                            continue
                         attempted += 1
                         sent += outcome.state == "sent"
                         failed += outcome.state == "perm_fail"
@@ -281,16 +294,32 @@ def deliver(config: Config, conn: sqlite3.Connection, now: datetime) -> Report:
     return Report(sent, failed, deferred, attempted, error)
 
 
+def _due_batches(
+    conn: Conn, weeks: list[str], now: datetime
+) -> Iterator[tuple[str, list[db.Delivery]]]:
+    """(week, deliveries) to send now. SQLite: all at once (the state lock makes this the
+    only sender). PostgreSQL: claimed batch by batch, shared with other workers."""
+    if not is_pg(conn):
+        for week in weeks:
+            rows = db.due_deliveries(conn, week, now)
+            if rows:
+                yield week, rows
+        return
+    for week in weeks:
+        while rows := db.claim_deliveries(conn, week, now):
+            yield week, rows
+
+
 def _deliver_one(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Conn,
     now: datetime,
     session: SmtpSession,
     signer: Signer,
     from_addr: str,
     mailing: Mailing,
     row: db.Delivery,
-) -> Outcome:
+) -> Outcome | None:
     digest = mailing.digest
     subscriber = row.subscriber
     if row.state == "sending":
@@ -311,7 +340,10 @@ def _deliver_one(
         return Outcome("perm_fail", str(exc))
     session.ensure_open()
     with transaction(conn):
-        db.mark_sending(conn, digest.week, subscriber.id, now)
+        if not is_pg(conn):
+            db.mark_sending(conn, digest.week, subscriber.id, now)
+        elif not db.mark_sending_claimed(conn, digest.week, subscriber.id, now):
+            return None
     try:
         outcome = session.send(from_addr, subscriber.email, data)
     except MailError:

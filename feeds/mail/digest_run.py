@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,10 +23,11 @@ from feeds.mail.digest_pages import index_page
 from feeds.mail.message import public_eml
 from feeds.mail.slots import Slot, WeekError, first_window_start, latest_slot, slot_in_week
 from feeds.model import Entry
-from feeds.publish.folder import Publisher
+from feeds.publish.target import publisher_for
 from feeds.read.corpus import meta_of
 from feeds.read.seeds import stem_of
 from feeds.store import mailing as db
+from feeds.store.backend import Conn
 from feeds.store.manifest import load_manifest, load_slugs, seed_paths, transaction
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class DigestTick:
 def digest_tick(
     config: Config,
     now: datetime,
-    conn: sqlite3.Connection,
+    conn: Conn,
     *,
     send: bool = True,
     week: str | None = None,
@@ -106,7 +106,7 @@ def digest_tick(
 
 
 def create_digest(
-    config: Config, now: datetime, conn: sqlite3.Connection, slot: Slot
+    config: Config, now: datetime, conn: Conn, slot: Slot
 ) -> db.DigestRow | None:
     """Select and render the digest of slot and record it; None when it would hold nothing."""
     if db.has_digest_after(conn, slot.at):
@@ -158,7 +158,7 @@ def create_digest(
 
 
 def live_entries(
-    config: Config, conn: sqlite3.Connection, ids: list[str], now: datetime
+    config: Config, conn: Conn, ids: list[str], now: datetime
 ) -> list[Entry]:
     """The selected articles as the last build left them (dropped: removed, drafts, future)."""
     if not ids:
@@ -191,9 +191,9 @@ def files_of(config: Config, digest: db.DigestRow) -> dict[str, bytes]:
     }
 
 
-def publish(config: Config, conn: sqlite3.Connection, digest: db.DigestRow) -> list[str]:
+def publish(config: Config, conn: Conn, digest: db.DigestRow) -> list[str]:
     """Write a digest's files and the digests index atomically; unchanged files stay."""
-    publisher = Publisher(config.paths.out)
+    publisher = publisher_for(config)
     for rel, data in files_of(config, digest).items():
         publisher.write(rel, data)
     publisher.write("digests/index.html", index_page(config, db.list_digests(conn)))
@@ -202,5 +202,5 @@ def publish(config: Config, conn: sqlite3.Connection, digest: db.DigestRow) -> l
 
 
 def _published(config: Config, digest: db.DigestRow) -> bool:
-    publisher = Publisher(config.paths.out)
+    publisher = publisher_for(config)
     return all(publisher.exists(rel) for rel in file_names(digest.week))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import secrets
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 from feeds.errors import FeedsError
 from feeds.mail.headers import header_text, split_mailbox
 from feeds.store import mailing as db
+from feeds.store.backend import Conn
 from feeds.store.manifest import transaction
 
 AddStatus = Literal["added", "reactivated", "renamed", "exists", "kept_removed"]
@@ -60,7 +60,7 @@ def new_token() -> str:
 
 
 def add(
-    conn: sqlite3.Connection, email: str, name: str, now: datetime, *, revive: bool = True
+    conn: Conn, email: str, name: str, now: datetime, *, revive: bool = True
 ) -> AddStatus:
     """Subscribe an address; a removed one comes back only when revive is set."""
     address, name = parse_entry(email, name)
@@ -69,7 +69,7 @@ def add(
 
 
 def _add(
-    conn: sqlite3.Connection, address: str, name: str, now: datetime, revive: bool
+    conn: Conn, address: str, name: str, now: datetime, revive: bool
 ) -> AddStatus:
     known = db.find_subscriber(conn, address)
     if known is None:
@@ -87,7 +87,7 @@ def _add(
 
 
 def remove(
-    conn: sqlite3.Connection, now: datetime, *, email: str | None = None, token: str | None = None
+    conn: Conn, now: datetime, *, email: str | None = None, token: str | None = None
 ) -> bool:
     """Unsubscribe by address or token; False when it was already removed."""
     with transaction(conn):
@@ -116,7 +116,7 @@ class ImportResult:
     errors: tuple[str, ...]
 
 
-def import_csv(conn: sqlite3.Connection, path: Path, now: datetime) -> ImportResult:
+def import_csv(conn: Conn, path: Path, now: datetime) -> ImportResult:
     """Add every valid row of a CSV with an `email` column (and optional `name`).
 
     Addresses that unsubscribed earlier stay removed: a list import never re-subscribes

@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import signal
-import sqlite3
 import threading
 import time
 from array import array
@@ -22,7 +21,8 @@ from typing import Any, NamedTuple, cast
 from feeds.config import Config
 from feeds.errors import SeedError
 from feeds.model import Article, Block, Entry, Meta, Output, make_key
-from feeds.publish.folder import Publisher, Staged
+from feeds.publish.folder import Publisher
+from feeds.publish.target import Target, publisher_for
 from feeds.read.corpus import (
     PARALLEL_THRESHOLD,
     Corpus,
@@ -42,7 +42,8 @@ from feeds.site.media import Image, body_image_sources, local_image, resolve_bod
 from feeds.site.plan import fingerprint_of, newest_first, plan, resolve_images
 from feeds.store import manifest as db
 from feeds.store import snapshot
-from feeds.store.schema import open_readonly
+from feeds.store.backend import Conn
+from feeds.store.schema import open_state_readonly
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class Interrupted(SystemExit):
     as after Ctrl-C it exits 130."""
 
 
-def build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResult:
+def build(config: Config, now: datetime, conn: Conn) -> BuildResult:
     """Bring the publish folder up to date with the seeds as of `now`."""
     # A build allocates one object per article and frees them all at the end; the cyclic
     # collector's passes over that heap cost more than they find (seconds at 100 000).
@@ -147,10 +148,10 @@ class _Plan:
     stale: list[str]
 
 
-def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResult:
+def _build(config: Config, now: datetime, conn: Conn) -> BuildResult:
     """The build's steps: scan, read, arrange, plan, write, record."""
     found = scan(config.paths.seeds, config.ignore_patterns)
-    out_dir = str(config.paths.out.resolve())
+    out_dir = config.out_name
     parsing, rendering = parse_fingerprint(config), fingerprint_of(config)
     signature = _signature(config, found, out_dir, parsing, rendering)
     quick = _unchanged_since_last_build(config, conn, found, now, signature)
@@ -161,7 +162,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
     corpus = _read(config, conn, found, previous, parsing)
     del found  # 100 000 stat results are not needed past this point
     site = _arrange(config, conn, corpus, previous, now)
-    publisher = Publisher(config.paths.out)
+    publisher = publisher_for(config)
     planned = _plan(config, conn, publisher, site, corpus, previous, render, out_dir, rendering)
     written_keys, refused = _write(conn, publisher, planned.todo, planned.stale, out_dir)
     new = _record(
@@ -197,7 +198,7 @@ def _build(config: Config, now: datetime, conn: sqlite3.Connection) -> BuildResu
 
 def _read(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Conn,
     found: Scan,
     previous: snapshot.Snapshot | None,
     parsing: str,
@@ -214,7 +215,7 @@ def _read(
 
 def _arrange(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Conn,
     corpus: Corpus,
     previous: snapshot.Snapshot | None,
     now: datetime,
@@ -225,7 +226,7 @@ def _arrange(
     else:
         live, next_due = publishable(corpus.metas, now)
     known_slugs = dict(previous.slugs) if previous else db.load_slugs(conn)
-    store = Store(conn, config.paths.state)
+    store = Store(conn, config)
     entries, slugs = entries_for(live, known_slugs, corpus.articles, store.article, corpus.bases)
     images, image_warnings = resolve_images(config, (e.meta for e in entries))
     media, media_warnings = resolve_body_images(
@@ -253,8 +254,8 @@ def _arrange(
 
 def _plan(
     config: Config,
-    conn: sqlite3.Connection,
-    publisher: Publisher,
+    conn: Conn,
+    publisher: Target,
     site: _Arranged,
     corpus: Corpus,
     previous: snapshot.Snapshot | None,
@@ -314,11 +315,11 @@ def _plan(
 
 def _record(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Conn,
     now: datetime,
     site: _Arranged,
     corpus: Corpus,
-    publisher: Publisher,
+    publisher: Target,
     planned: _Plan,
     written_keys: Mapping[str, str],
     refused: Sequence[SeedError],
@@ -368,7 +369,7 @@ def _record(
     return new
 
 
-def _id_form(conn: sqlite3.Connection, has_published: bool) -> IdForm:
+def _id_form(conn: Conn, has_published: bool) -> IdForm:
     """How this site's feed ids are made: recorded on its first build and never changed.
 
     A state that published before the form was recorded keeps host-only ids: readers
@@ -384,8 +385,8 @@ def _id_form(conn: sqlite3.Connection, has_published: bool) -> IdForm:
 
 
 def _write(
-    conn: sqlite3.Connection,
-    publisher: Publisher,
+    conn: Conn,
+    publisher: Target,
     todo: Sequence[Output],
     stale: Sequence[str],
     out_dir: str,
@@ -424,21 +425,21 @@ def _write(
 class Store:
     """Articles and their bodies read from the manifest when a page or feed needs them.
 
-    A forked worker never touches its parent's SQLite connection (SQLite forbids
-    carrying one across fork): it opens its own, read-only.
+    A forked worker never touches its parent's connection (neither SQLite nor a
+    PostgreSQL session may be carried across fork): it opens its own, read-only.
     """
 
     KEEP = 1024  # articles kept after reading: a page's neighbours, an index's entries
 
-    def __init__(self, conn: sqlite3.Connection, state_dir: Path) -> None:
+    def __init__(self, conn: Conn, config: Config) -> None:
         self.conn = conn
-        self.state_dir = state_dir
+        self.config = config
         self.pid = os.getpid()
         self._recent: dict[str, Article] = {}
 
-    def _connection(self) -> sqlite3.Connection:
+    def _connection(self) -> Conn:
         if os.getpid() != self.pid:
-            self.conn = open_readonly(self.state_dir)
+            self.conn = open_state_readonly(self.config)
             self.pid = os.getpid()
         return self.conn
 
@@ -482,7 +483,7 @@ def _signature(config: Config, found: Scan, out_dir: str, parsing: str, renderin
 
 
 def _unchanged_since_last_build(
-    config: Config, conn: sqlite3.Connection, found: Scan, now: datetime, signature: str
+    config: Config, conn: Conn, found: Scan, now: datetime, signature: str
 ) -> BuildResult | None:
     """The last build's result when nothing it depends on changed, else None.
 
@@ -495,7 +496,11 @@ def _unchanged_since_last_build(
     if last["next_due"] is not None and datetime.fromisoformat(last["next_due"]) <= now:
         return None
     tracked = db.load_outputs(conn)
-    if not _present(Publisher(config.paths.out), tracked, last) >= tracked.keys():
+    # A bucket is not listed on every watch tick: only feeds writes it, the outputs table
+    # says what is there (a build with work to do lists it).
+    if not config.out_url and not _present(Publisher(config.paths.out), tracked, last) >= (
+        tracked.keys()
+    ):
         return None
     if last.get("media") != _media_signature_now(config.paths.seeds, last.get("media", [])):
         return None  # an image file changed: its size shows in pages and feeds
@@ -514,13 +519,13 @@ def _unchanged_since_last_build(
     )
 
 
-def _last_build(conn: sqlite3.Connection) -> dict[str, Any]:
+def _last_build(conn: Conn) -> dict[str, Any]:
     """What the last complete build recorded of itself ({} before the first)."""
     raw = db.get_meta(conn, "last_build")
     return {} if raw is None else dict(json.loads(raw))
 
 
-def _present(publisher: Publisher, tracked: Mapping[str, str], last: Mapping[str, Any]) -> Set[str]:
+def _present(publisher: Target, tracked: Mapping[str, str], last: Mapping[str, Any]) -> Set[str]:
     """The files of the publish folder, or enough of them to tell which tracked ones are
     there: when no folder that holds outputs changed since the last build, all are."""
     if not tracked:
@@ -562,7 +567,7 @@ class Refusal(NamedTuple):
     reason: str
 
 
-def _render_all(todo: Sequence[Output], publisher: Publisher) -> dict[str, SeedError]:
+def _render_all(todo: Sequence[Output], publisher: Target) -> dict[str, SeedError]:
     """Render and stage every output in todo, spread over worker processes when many;
     the outputs whose source was refused (an image swapped for a symlink out), by path."""
     refused: dict[str, SeedError] = {}
@@ -577,7 +582,7 @@ def _render_all(todo: Sequence[Output], publisher: Publisher) -> dict[str, SeedE
                 bar.update(1)
             return refused
 
-        def task(index: int) -> Staged | Refusal | None:
+        def task(index: int) -> object:
             output = todo[index]
             try:
                 data = output.render()

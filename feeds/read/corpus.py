@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import sqlite3
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from feeds.read.reader import READER_REVISION, Limits
 from feeds.read.seeds import Scan, SeedFile, read_article, read_bytes, scan, settle
 from feeds.read.slugs import assign_slugs, make_slug
 from feeds.store import manifest as db
+from feeds.store.backend import Conn
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def meta_of(article: Article, sha256: str, tz: tzinfo) -> Meta:
 
 
 def known_from_manifest(
-    config: Config, conn: sqlite3.Connection
+    config: Config, conn: Conn
 ) -> tuple[dict[str, SeedRow], dict[str, Article]]:
     """Every seed the manifest knows, and their Articles (when there is no usable snapshot)."""
     tz = config.site.tz
@@ -100,7 +100,7 @@ def known_from_manifest(
 
 def read_corpus(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Conn,
     found: Scan | None = None,
     known: dict[str, SeedRow] | None = None,
 ) -> Corpus:
@@ -169,7 +169,7 @@ def _sort_seeds(
 
 def _read_stale(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Conn,
     known: dict[str, SeedRow],
     slots: list[SeedRow | None],
     stale: list[SeedFile],
@@ -266,7 +266,7 @@ def _read_rows(
             yield from chunk
 
 
-def _save_rows(conn: sqlite3.Connection, rows: list[db.ManifestRow]) -> None:
+def _save_rows(conn: Conn, rows: list[db.ManifestRow]) -> None:
     """Store freshly read seeds (the manifest is a cache: saving early is always safe)."""
     if rows:
         with db.transaction(conn):

@@ -8,15 +8,19 @@ and the state database, never from what the process remembers.
 
 from __future__ import annotations
 
-import sqlite3
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from feeds.config import Config
+from feeds.mail.delivery import deliver
 from feeds.mail.digest_run import DigestTick, digest_tick
 from feeds.publish.build import BuildResult, build
-from feeds.store.lock import locked
-from feeds.store.schema import connect
+from feeds.store.backend import Conn
+from feeds.store.lock import LockBusy
+from feeds.store.schema import locked_state, open_state
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,7 @@ class TickResult:
 
 
 def tick(
-    config: Config, now: datetime, conn: sqlite3.Connection, *, digest: bool = True
+    config: Config, now: datetime, conn: Conn, *, digest: bool = True
 ) -> TickResult:
     """Build, then (with digest) create and deliver a due digest; the caller holds the lock."""
     result = build(config, now, conn)
@@ -42,9 +46,27 @@ def tick(
 
 def locked_tick(config: Config, now: datetime, *, wait: float, digest: bool = True) -> TickResult:
     """tick() under the state lock; raises feeds.store.lock.LockBusy at once when wait is 0."""
-    with locked(config.paths.state, wait):
-        conn = connect(config.paths.state)
-        try:
+    try:
+        with locked_state(config, wait) as conn:
             return tick(config, now, conn, digest=digest)
-        finally:
-            conn.close()
+    except LockBusy:
+        if digest and config.state.url:
+            help_deliver(config, now)
+        raise
+
+
+def help_deliver(config: Config, now: datetime) -> None:
+    """Another host holds the build lock: still send our share of its queued mail.
+
+    Only with state in PostgreSQL, where workers claim deliveries row by row (SKIP LOCKED),
+    so every message goes out once however many hosts help.
+    """
+    conn = open_state(config)
+    try:
+        report = deliver(config, conn, now)
+    finally:
+        conn.close()
+    if report.error:
+        log.error("%s", report.error)
+    elif report.attempted:
+        log.info("helped deliver: %d sent, %d failed", report.sent, report.failed)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from feeds.errors import LockTimeout
+from feeds.store.backend import BUILD_LOCK_NS, PgConnection
 
 LOCK_NAME = "lock"
 
@@ -100,3 +101,58 @@ def locked(
         yield
     finally:
         os.close(fd)
+
+
+# -- PostgreSQL: the same lock for several hosts ---------------------------------------------
+
+_PG_BUILD_KEY = 1  # the build lock's key in backend.BUILD_LOCK_NS (0 is the migration lock)
+
+
+def pg_read_holder(conn: PgConnection) -> LockHolder | None:
+    """The session holding the build lock, as its application_name records it."""
+    row = conn.execute(
+        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+        " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = ? AND l.objid = ?"
+        " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        (BUILD_LOCK_NS, _PG_BUILD_KEY),
+    ).fetchone()
+    try:
+        _, pid, started = str(row[0]).split()
+        return LockHolder(int(pid), float(started))
+    except (TypeError, ValueError):
+        return None
+
+
+@contextmanager
+def pg_locked(
+    conn: PgConnection,
+    wait: float,
+    on_wait: Callable[[LockHolder | None], None] | None = None,
+) -> Iterator[None]:
+    """locked() for state in PostgreSQL: a session advisory lock on conn, polled like the
+    flock. The server drops it with the session, so a killed host never leaves it stale, and
+    the build commits on this same session: none commits after losing it."""
+    deadline = time.monotonic() + wait
+    waiting = False
+    take = "SELECT pg_try_advisory_lock(?, ?)"
+    while not conn.execute(take, (BUILD_LOCK_NS, _PG_BUILD_KEY)).fetchone()[0]:
+        if wait <= 0:
+            raise LockBusy("another feeds process is running", pg_read_holder(conn))
+        if not waiting and on_wait is not None:
+            on_wait(pg_read_holder(conn))
+        waiting = True
+        if time.monotonic() >= deadline:
+            holder = pg_read_holder(conn)
+            who = f" ({holder.describe()})" if holder else ""
+            raise LockTimeout(
+                f"another feeds process has held the state lock in PostgreSQL"
+                f" for more than {wait:.0f} s{who}"
+            )
+        time.sleep(0.05)
+    name = f"feeds {os.getpid()} {time.time():.3f}"
+    conn.execute("SELECT set_config('application_name', ?, false)", (name,))
+    try:
+        yield
+    finally:
+        if not conn.closed:
+            conn.execute("SELECT pg_advisory_unlock(?, ?)", (BUILD_LOCK_NS, _PG_BUILD_KEY))

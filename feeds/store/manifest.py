@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import NamedTuple
 
 from feeds.model import Article, Block
+from feeds.store.backend import Conn, is_pg
 
 
 class ManifestRow(NamedTuple):
@@ -26,9 +26,13 @@ class ManifestRow(NamedTuple):
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
-    conn.execute("BEGIN IMMEDIATE")
+def transaction(conn: Conn) -> Iterator[Conn]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error.
+
+    PostgreSQL: BEGIN (READ COMMITTED); builds are serialised by the build lock, and the
+    mail side by row locks and unique constraints.
+    """
+    conn.execute("BEGIN" if is_pg(conn) else "BEGIN IMMEDIATE")
     try:
         yield conn
     except BaseException:
@@ -37,18 +41,22 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
-def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+def get_meta(conn: Conn, key: str) -> str | None:
     """A value from the meta table."""
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return None if row is None else str(row[0])
 
 
-def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+def set_meta(conn: Conn, key: str, value: str) -> None:
     """Store a value in the meta table."""
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?)"
+        " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
 
 
-def forget_snapshot(conn: sqlite3.Connection) -> None:
+def forget_snapshot(conn: Conn) -> None:
     """Disown the snapshot (feeds.store.snapshot) before the manifest changes under it.
 
     The snapshot describes the manifest as the last complete build left it; a build
@@ -114,7 +122,7 @@ def body_to_json(blocks: tuple[Block, ...]) -> str:
     return json.dumps([[b.kind, b.text] for b in blocks], ensure_ascii=False)
 
 
-def load_body(conn: sqlite3.Connection, rel: str) -> tuple[Block, ...]:
+def load_body(conn: Conn, rel: str) -> tuple[Block, ...]:
     """The stored body of the seed at rel (empty when unknown)."""
     row = conn.execute("SELECT body FROM seeds WHERE rel = ?", (rel,)).fetchone()
     if row is None or row[0] is None:
@@ -122,7 +130,7 @@ def load_body(conn: sqlite3.Connection, rel: str) -> tuple[Block, ...]:
     return tuple(Block(kind, text) for kind, text in json.loads(row[0]))
 
 
-def load_article(conn: sqlite3.Connection, rel: str) -> Article | None:
+def load_article(conn: Conn, rel: str) -> Article | None:
     """The stored metadata of the seed at rel (None when unknown or unreadable)."""
     row = conn.execute("SELECT article FROM seeds WHERE rel = ?", (rel,)).fetchone()
     if row is None or row[0] is None:
@@ -131,12 +139,14 @@ def load_article(conn: sqlite3.Connection, rel: str) -> Article | None:
 
 
 def load_manifest(
-    conn: sqlite3.Connection, rels: Iterable[str] | None = None
+    conn: Conn, rels: Iterable[str] | None = None
 ) -> dict[str, ManifestRow]:
     """Every seed the last build saw (or those at rels), by relative path."""
     query = "SELECT rel, size, mtime_ns, inode, sha256, article, error FROM seeds"
     if rels is None:
         rows = conn.execute(query).fetchall()
+    elif is_pg(conn):  # one round trip, not one per seed
+        rows = conn.execute(query + " WHERE rel = ANY(?)", (list(rels),)).fetchall()
     else:
         rows = [row for rel in rels for row in conn.execute(query + " WHERE rel = ?", (rel,))]
     return {
@@ -147,13 +157,13 @@ def load_manifest(
     }
 
 
-def seed_paths(conn: sqlite3.Connection) -> list[str]:
+def seed_paths(conn: Conn) -> list[str]:
     """The relative path of every seed the last build saw."""
     return [rel for (rel,) in conn.execute("SELECT rel FROM seeds")]
 
 
 def save_manifest(
-    conn: sqlite3.Connection, changed: Iterable[ManifestRow], removed: Iterable[str]
+    conn: Conn, changed: Iterable[ManifestRow], removed: Iterable[str]
 ) -> None:
     """Upsert changed rows and forget removed seeds (inside the caller's transaction).
 
@@ -185,27 +195,33 @@ def save_manifest(
     )
 
 
-def clear_manifest(conn: sqlite3.Connection) -> None:
+def clear_manifest(conn: Conn) -> None:
     """Forget every seed (parse settings changed), and the snapshot built on them."""
     forget_snapshot(conn)
     conn.execute("DELETE FROM seeds")
 
 
-def load_slugs(conn: sqlite3.Connection, ids: Iterable[str] | None = None) -> dict[str, str]:
+def load_slugs(conn: Conn, ids: Iterable[str] | None = None) -> dict[str, str]:
     """Permanent slugs of every article ever published (or of those ids that were)."""
     if ids is None:
         return dict(conn.execute("SELECT article_id, slug FROM slugs").fetchall())
+    if is_pg(conn):
+        query = "SELECT article_id, slug FROM slugs WHERE article_id = ANY(?)"
+        return dict(conn.execute(query, (list(ids),)).fetchall())
     query = "SELECT article_id, slug FROM slugs WHERE article_id = ?"
     return dict(row for aid in ids for row in conn.execute(query, (aid,)))
 
 
-def save_slugs(conn: sqlite3.Connection, slugs: Mapping[str, str]) -> None:
+def save_slugs(conn: Conn, slugs: Mapping[str, str]) -> None:
     """Record new permanent slugs."""
-    conn.executemany("INSERT OR IGNORE INTO slugs (article_id, slug) VALUES (?, ?)", slugs.items())
+    conn.executemany(
+        "INSERT INTO slugs (article_id, slug) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        slugs.items(),
+    )
 
 
 def mark_published(
-    conn: sqlite3.Connection, articles: Iterable[tuple[datetime, str]], now: datetime
+    conn: Conn, articles: Iterable[tuple[datetime, str]], now: datetime
 ) -> None:
     """Record the first publication of articles (date, id), in the order given.
 
@@ -219,28 +235,41 @@ def mark_published(
 
 
 def load_publication_order(
-    conn: sqlite3.Connection, ids: Iterable[str] | None = None
+    conn: Conn, ids: Iterable[str] | None = None
 ) -> dict[str, int]:
-    """article id -> its place in the order of first publication (of ids, or of all)."""
+    """article id -> its place in the order of first publication (of ids, or of all).
+
+    SQLite numbers rows in insertion order by itself (rowid); PostgreSQL's table has an
+    identity column for it (schema.PG_STEPS).
+    """
+    if is_pg(conn):
+        query = "SELECT article_id, seq FROM published"
+        if ids is None:
+            return dict(conn.execute(query).fetchall())
+        return dict(conn.execute(query + " WHERE article_id = ANY(?)", (list(ids),)).fetchall())
     if ids is None:
         return dict(conn.execute("SELECT article_id, rowid FROM published").fetchall())
     query = "SELECT article_id, rowid FROM published WHERE article_id = ?"
     return {aid: conn.execute(query, (aid,)).fetchone()[1] for aid in ids}
 
 
-def load_outputs(conn: sqlite3.Connection) -> dict[str, str]:
+def load_outputs(conn: Conn) -> dict[str, str]:
     """Publish-folder path -> render key of the version last written."""
     return dict(conn.execute("SELECT path, key FROM outputs").fetchall())
 
 
-def clear_outputs(conn: sqlite3.Connection) -> None:
+def clear_outputs(conn: Conn) -> None:
     """Forget every tracked output (the publish folder moved)."""
     conn.execute("DELETE FROM outputs")
 
 
 def save_outputs(
-    conn: sqlite3.Connection, written: Mapping[str, str], removed: Iterable[str]
+    conn: Conn, written: Mapping[str, str], removed: Iterable[str]
 ) -> None:
     """Record what was written (path -> key) and what was deleted."""
     conn.executemany("DELETE FROM outputs WHERE path = ?", ((p,) for p in removed))
-    conn.executemany("INSERT OR REPLACE INTO outputs (path, key) VALUES (?, ?)", written.items())
+    conn.executemany(
+        "INSERT INTO outputs (path, key) VALUES (?, ?)"
+        " ON CONFLICT(path) DO UPDATE SET key = excluded.key",
+        written.items(),
+    )

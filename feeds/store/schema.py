@@ -6,10 +6,14 @@ import contextlib
 import os
 import sqlite3
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from feeds.config import Config
 from feeds.errors import StateError
-from feeds.store.lock import LOCK_NAME  # the lock file marks a state folder in use
+from feeds.store.backend import BUILD_LOCK_NS, Conn, PgConnection, pg_connect, pg_ddl
+from feeds.store.lock import LOCK_NAME, LockHolder, locked, pg_locked
 
 DB_NAME = "feeds.sqlite3"
 
@@ -78,6 +82,109 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """,
 )
+
+
+# What PostgreSQL needs beyond migration N's own text (run through backend.pg_ddl) to behave
+# as SQLite does by itself: an insertion order (SQLite's rowid), case-insensitive unique
+# e-mail (COLLATE NOCASE), and which session claimed a delivery (SQLite has one sender).
+PG_STEPS: dict[int, tuple[str, ...]] = {
+    1: (
+        "ALTER TABLE published ADD COLUMN seq BIGINT GENERATED ALWAYS AS IDENTITY",
+        "CREATE UNIQUE INDEX published_seq ON published (seq)",
+        "CREATE UNIQUE INDEX subscribers_email_lower ON subscribers (lower(email))",
+        "ALTER TABLE deliveries ADD COLUMN claimed_by BIGINT",
+        "CREATE INDEX deliveries_due ON deliveries (week, state, subscriber_id)",
+    ),
+}
+
+
+def open_state(config: Config) -> Conn:
+    """The state database the config names: PostgreSQL at state.url, else SQLite."""
+    if config.state.url:
+        conn = pg_connect(config.state.url, config.state.password_env)
+        try:
+            migrate_pg(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+    return connect(config.paths.state)
+
+
+def open_state_readonly(config: Config) -> Conn:
+    """A read-only connection to the existing state (for worker processes)."""
+    if config.state.url:
+        return pg_connect(config.state.url, config.state.password_env, readonly=True)
+    return open_readonly(config.paths.state)
+
+
+@contextmanager
+def locked_state(
+    config: Config, wait: float, on_wait: Callable[[LockHolder | None], None] | None = None
+) -> Iterator[Conn]:
+    """The state lock held, and the state database open (closed on leaving).
+
+    SQLite: the flock on paths.state/lock, then the connection. PostgreSQL: the connection,
+    then an advisory lock on it, shared by every host using the same database.
+    """
+    if not config.state.url:
+        with locked(config.paths.state, wait, on_wait):
+            sqlite = connect(config.paths.state)
+            try:
+                yield sqlite
+            finally:
+                sqlite.close()
+        return
+    conn = open_state(config)
+    try:
+        assert isinstance(conn, PgConnection)
+        with pg_locked(conn, wait, on_wait):
+            yield conn
+    finally:
+        conn.close()
+
+
+def migrate_pg(conn: PgConnection) -> None:
+    """Bring a PostgreSQL schema up to date: the same MIGRATIONS, one transaction each run.
+
+    Hosts starting together serialise on an advisory transaction lock and re-read the
+    version under it (CREATE TABLE IF NOT EXISTS alone races).
+    """
+    if _pg_version(conn) >= len(MIGRATIONS):
+        _refuse_newer(_pg_version(conn))
+        return
+    conn.execute("BEGIN")
+    try:
+        conn.execute("SELECT pg_advisory_xact_lock(?, 0)", (BUILD_LOCK_NS,))
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+        version = _pg_version(conn)
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in script.split(";"):
+                if statement.strip():
+                    conn.execute(pg_ddl(statement))
+            for statement in PG_STEPS.get(number, ()):
+                conn.execute(statement)
+            conn.execute("DELETE FROM schema_version")
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _pg_version(conn: PgConnection) -> int:
+    if conn.execute("SELECT to_regclass('schema_version')").fetchone()[0] is None:
+        return 0
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def _refuse_newer(version: int) -> None:
+    if version > len(MIGRATIONS):
+        raise StateError(
+            f"the state database has schema version {version}; this feeds knows"
+            f" {len(MIGRATIONS)}: it was written by a newer feeds"
+        )
 
 
 def connect(state_dir: Path) -> sqlite3.Connection:
@@ -156,11 +263,7 @@ def open_readonly(state_dir: Path) -> sqlite3.Connection:
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply every migration newer than the database's user_version, each atomically."""
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    if version > len(MIGRATIONS):
-        raise StateError(
-            f"the state database has schema version {version}; this feeds knows"
-            f" {len(MIGRATIONS)}: it was written by a newer feeds"
-        )
+    _refuse_newer(version)
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -172,3 +275,26 @@ def migrate(conn: sqlite3.Connection) -> None:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+
+_TABLES = (  # in an order foreign keys accept
+    "meta", "seeds", "slugs", "published", "outputs", "subscribers", "digests",
+    "digest_articles", "deliveries",
+)  # fmt: skip
+
+
+def copy_to_sqlite(source: Conn, state_dir: Path) -> None:
+    """Every row of a PostgreSQL state into a new SQLite state in state_dir (a scratch copy:
+    what `--now` ahead may write must not reach the real state)."""
+    target = connect(state_dir)
+    try:
+        target.execute("BEGIN IMMEDIATE")
+        for table in _TABLES:
+            columns = [str(r[1]) for r in target.execute(f"PRAGMA table_info({table})")]
+            order = " ORDER BY seq" if table == "published" else ""  # keeps the rowid order
+            rows = source.execute(f"SELECT {', '.join(columns)} FROM {table}{order}")
+            marks = ", ".join("?" * len(columns))
+            target.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+        target.execute("COMMIT")
+    finally:
+        target.close()

@@ -1,0 +1,39 @@
+"""Which publisher a config asks for: the local folder, or S3-compatible storage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from feeds.config import Config
+from feeds.publish.folder import Publisher
+
+
+class Target(Protocol):
+    """What a build and the digest need of a place to publish to."""
+
+    written: list[str]
+
+    def stage(self, rel: str, data: bytes) -> Any: ...
+    def adopt(self, items: Iterable[Any]) -> None: ...
+    def write(self, rel: str, data: bytes) -> bool: ...
+    def remove(self, rel: str) -> None: ...
+    def flush(self) -> None: ...
+    def commit(self) -> None: ...
+    def abort(self) -> None: ...
+    def sweep(self) -> int: ...
+    def listing(self) -> set[str]: ...
+    def exists(self, rel: str) -> bool: ...
+    def folder_times(self, folders: Iterable[str]) -> list[tuple[str, int]]: ...
+    def untouched_since(
+        self, recorded: Sequence[Sequence[str | int]], wall_now: float
+    ) -> bool: ...
+
+
+def publisher_for(config: Config) -> Target:
+    """An S3Publisher for paths.out = s3://..., else today's folder Publisher."""
+    if config.out_url:
+        from feeds.publish.s3 import S3Publisher  # boto3 only when a bucket is asked for
+
+        return S3Publisher(config)
+    return Publisher(config.paths.out)
