@@ -80,7 +80,7 @@ def reactivate_subscriber(
 ) -> None:
     """Subscribe a removed address again, with a fresh token."""
     conn.execute(
-        "UPDATE subscribers SET removed_at = NULL, added_at = ?, token = ?,"
+        "UPDATE subscribers SET removed_at = NULL, status = 'active', added_at = ?, token = ?,"
         " name = CASE WHEN ? = '' THEN name ELSE ? END WHERE id = ?",
         (utc_text(now), token, name, name, subscriber_id),
     )
@@ -94,7 +94,8 @@ def update_name(conn: sqlite3.Connection, subscriber_id: int, name: str) -> None
 def remove_subscriber(conn: sqlite3.Connection, subscriber_id: int, now: datetime) -> None:
     """Mark a subscriber removed; mail not yet sent to it is cancelled."""
     conn.execute(
-        "UPDATE subscribers SET removed_at = ? WHERE id = ? AND removed_at IS NULL",
+        "UPDATE subscribers SET removed_at = ?, status = 'unsubscribed'"
+        " WHERE id = ? AND removed_at IS NULL",
         (utc_text(now), subscriber_id),
     )
     conn.execute(
@@ -107,7 +108,7 @@ def remove_subscriber(conn: sqlite3.Connection, subscriber_id: int, now: datetim
 def list_subscribers(conn: sqlite3.Connection) -> list[Subscriber]:
     """Active subscribers in the order they were added."""
     rows = conn.execute(
-        f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers WHERE removed_at IS NULL ORDER BY id"
+        f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers WHERE status = 'active' ORDER BY id"
     ).fetchall()
     return [Subscriber(*row) for row in rows]
 
@@ -238,7 +239,7 @@ def queue_digest(conn: sqlite3.Connection, week: str, now: datetime) -> int:
     """Create a pending delivery for every active subscriber; the audience is fixed now."""
     cursor = conn.execute(
         "INSERT OR IGNORE INTO deliveries (week, subscriber_id, state, updated_at)"
-        " SELECT ?, id, 'pending', ? FROM subscribers WHERE removed_at IS NULL",
+        " SELECT ?, id, 'pending', ? FROM subscribers WHERE status = 'active'",
         (week, utc_text(now)),
     )
     conn.execute("UPDATE digests SET queued_at = ? WHERE week = ?", (utc_text(now), week))
