@@ -62,13 +62,10 @@ def build_confirmation(config: Config, mail: db.OutMail, date: datetime) -> byte
     ]
     msg = EmailMessage(policy=SMTP)
     msg.set_content(body, cte=transfer_encoding(body, False))
-    part = msg.as_bytes()
-    head, _, rest = part.partition(b"\r\n\r\n")
-    # The part's own Content-* lines follow ours; the email package wrote them, not our values.
-    content = b"".join(
-        line + b"\r\n" for line in head.split(b"\r\n") if line.lower().startswith(b"content-")
-    )
-    data = b"".join(f.line() for f in fields) + content + b"\r\n" + rest
+    fields.append(hdr.raw("Content-Type", str(msg["Content-Type"])))
+    fields.append(hdr.raw("Content-Transfer-Encoding", str(msg["Content-Transfer-Encoding"])))
+    rest = msg.as_bytes().partition(b"\r\n\r\n")[2]
+    data = b"".join(f.line() for f in fields) + b"\r\n" + rest
     check_wire(data, fields)
     return data
 
