@@ -44,6 +44,7 @@ from feeds.web.pages import CSP, button_form, page, para, signup_form
 log = logging.getLogger(__name__)
 MAX_BODY = 8 * 1024
 SEND_EVERY = 60.0  # seconds between outbox drains when no sign-up wakes the sender
+SEND_PAUSE = 1.0  # seconds at least between two drains
 T = TypeVar("T")
 Clock = Callable[[], datetime]
 
@@ -204,6 +205,10 @@ class Endpoint:
                 report = send_confirmations(self.config, conn, self.clock())
                 if report.error:
                     log.warning("confirmation mails: %s", report.error)
+                # At most one drain a second: under a flood of sign-ups each drain sends a
+                # batch over one SMTP connection instead of one connection per mail.
+                if self.stop.wait(SEND_PAUSE):
+                    break
                 self.wake.wait(SEND_EVERY)
                 self.wake.clear()
         finally:
