@@ -32,10 +32,10 @@ def vnu_jar() -> Path:
     pytest.skip(missing)
 
 
-def representative_site(root: Path) -> Site:
+def representative_site(root: Path, extra: str = "") -> Site:
     """Articles with tags, sections, a local and a remote image, quotes and subheadings, and
     a digest, so that every kind of HTML page is published."""
-    site = Site(root, digest_toml(2525))
+    site = Site(root, digest_toml(2525, extra=extra))
     site.seeds.mkdir(parents=True, exist_ok=True)
     (site.seeds / "kyiv").mkdir()
     (site.seeds / "kyiv" / "photo.png").write_bytes(png_bytes())
@@ -56,10 +56,39 @@ def representative_site(root: Path) -> Site:
     return site
 
 
-def test_every_published_html_page_passes_the_nu_html_checker(tmp_path: Path) -> None:
+WEB = '\n[web]\nbase_url = "https://news.example.org/newsletter/"\n'
+
+
+def _readers_pages(site: Site, folder: Path) -> list[str]:
+    """The pages feeds web answers with (sign-up form, buttons, notes), written to files."""
+    from feeds.site.templating import labels
+    from feeds.web.pages import button_form, page, para, signup_form
+
+    words = labels(site.config())
+    one_click = ("List-Unsubscribe", "One-Click")
+    bodies = {
+        "web-form.html": signup_form("https://news.example.org/newsletter/subscribe", words),
+        "web-thanks.html": para(words["thanks"]),
+        "web-unsubscribe.html": button_form("u/x", words["unsubscribe_button"], one_click)
+        + signup_form("s", words, words["link_expired"]),
+    }
+    paths = []
+    for name, body in bodies.items():
+        (folder / name).write_text(page("uk", words["subscribe"], body), encoding="utf-8")
+        paths.append(str(folder / name))
+    return paths
+
+
+@pytest.mark.parametrize("extra", ["", WEB, WEB + "footer_form = true\n"])
+def test_every_published_html_page_passes_the_nu_html_checker(tmp_path: Path, extra: str) -> None:
     jar = vnu_jar()
-    site = representative_site(tmp_path)
+    site = representative_site(tmp_path, extra)
     pages = sorted(str(p) for p in site.out.rglob("*.html"))
+    if extra:
+        assert "<form" in (site.out / "subscribe.html").read_text(encoding="utf-8")
+        web = tmp_path / "web"
+        web.mkdir()
+        pages += _readers_pages(site, web)
     assert any("/digests/" in page for page in pages)
     assert any("/tags/" in page for page in pages) and any("/articles/" in page for page in pages)
     result = subprocess.run(

@@ -168,3 +168,21 @@ def test_containerfile_runs_the_daemon_as_a_user_and_copies_what_exists() -> Non
     for copy in re.findall(r"^COPY (.+) \S+$", text, re.M):
         for source in copy.split():
             assert (REPO / source).exists(), source
+
+
+def test_web_service_runs_feeds_web_on_localhost_writing_only_the_state() -> None:
+    service = unit("feeds-web.service")["Service"]
+    assert service["ExecStart"].split()[1:] == ["web", "--bind", "127.0.0.1", "--port", "8080"]
+    assert service["User"] not in ("", "root") and service["ProtectSystem"] == "strict"
+    assert service["ReadWritePaths"].split() == ["/srv/feeds/state"]
+    assert unit("feeds-web.service")["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_proxy_snippets_pass_exactly_the_endpoint_paths_to_feeds_web() -> None:
+    caddy = (DEPLOY / "Caddyfile.example").read_text(encoding="utf-8")
+    nginx = (DEPLOY / "nginx.conf.example").read_text(encoding="utf-8")
+    for text in (caddy, nginx):
+        assert "127.0.0.1:8080" in text and "/srv/feeds/public" in text
+    assert "/newsletter/subscribe /newsletter/confirm/* /newsletter/unsubscribe/*" in caddy
+    assert "^/newsletter/(subscribe|confirm/[^/]+|unsubscribe/[^/]+)$" in nginx
+    assert "client_max_body_size 8k" in nginx and "max_size 8KB" in caddy

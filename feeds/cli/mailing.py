@@ -65,11 +65,10 @@ def cmd_subscribers(args: argparse.Namespace, ctx: Context) -> int:
         elif args.action == "remove":
             removed = subs.remove(conn, ctx.now, email=args.email, token=args.token)
             log.info("removed" if removed else "already removed")
-        elif args.action == "list":
-            from feeds.store.mailing import list_subscribers
+        elif args.action in ("list", "export", "forget"):
+            from feeds.cli.readers import subscribers_extra
 
-            for person in list_subscribers(conn):
-                print(f"{person.email}\t{person.name}" if person.name else person.email)
+            return subscribers_extra(args, ctx, conn)
         elif args.action == "import":
             result = subs.import_csv(conn, Path(args.file), ctx.now)
             for line in result.errors:

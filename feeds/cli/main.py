@@ -110,9 +110,21 @@ def make_parser() -> argparse.ArgumentParser:
     who = s.add_mutually_exclusive_group(required=True)
     who.add_argument("email", nargs="?")
     who.add_argument("--token", help="the subscriber's unsubscribe token")
-    subs.add_parser("list", parents=[common], help="list subscribers")
+    s = subs.add_parser("list", parents=[common], help="list active subscribers")
+    s.add_argument("--all", action="store_true", help="every address, with its status")
+    s = subs.add_parser("export", parents=[common], help="everything stored about one address")
+    s.add_argument("email")
+    s = subs.add_parser("forget", parents=[common], help="erase one address and its history")
+    s.add_argument("email")
     s = subs.add_parser("import", parents=[common], help="import a CSV with an email column")
     s.add_argument("file", metavar="FILE.csv")
+    p = add("web", "serve sign-up, confirm and unsubscribe under web.base_url")
+    p.add_argument("--bind", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p = add("bounces", "handle bounces and mailed unsubscribes (IMAP from [bounces])")
+    box = p.add_mutually_exclusive_group()
+    box.add_argument("--maildir", metavar="DIR", help="read a Maildir instead")
+    box.add_argument("--mbox", metavar="FILE", help="read an mbox file instead")
     return parser
 
 
@@ -120,6 +132,7 @@ def _handlers() -> dict[str, Handler]:
     from feeds.cli.daemon import cmd_init, cmd_run, cmd_watch
     from feeds.cli.mailing import cmd_digest, cmd_subscribers
     from feeds.cli.publishing import cmd_build, cmd_check, cmd_new, cmd_serve
+    from feeds.cli.readers import cmd_bounces, cmd_web
 
     return {
         "init": cmd_init,
@@ -131,6 +144,8 @@ def _handlers() -> dict[str, Handler]:
         "subscribers": cmd_subscribers,
         "run": cmd_run,
         "watch": cmd_watch,
+        "web": cmd_web,
+        "bounces": cmd_bounces,
     }
 
 

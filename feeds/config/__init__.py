@@ -162,6 +162,40 @@ class Preview:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """The readers' endpoint (`feeds web`): sign-up, confirm, unsubscribe."""
+
+    # "" = no endpoint; else where the reverse proxy passes subscribe/, confirm/, unsubscribe/.
+    base_url: str = field(default="", metadata=check.url(optional=True))
+    signups_per_hour: int = field(default=10, metadata=check.whole(1, 100_000, WHOLE))
+    # The key of the hash that stands for a client's IP address in the proof of consent.
+    secret_env: str = field(default="FEEDS_WEB_SECRET", metadata=check.env_name())
+    footer_form: bool = field(default=False, metadata=check.flag())
+
+    @property
+    def subscribe_url(self) -> str:
+        """Where the sign-up form posts ("" without an endpoint)."""
+        return self.base_url + "subscribe" if self.base_url else ""
+
+
+@dataclass(frozen=True)
+class BouncesConfig:
+    """The IMAP mailbox that receives bounces and mailed unsubscribes (none by default)."""
+
+    imap_host: str = field(default="", metadata=check.pattern(check.HOST, "a host name", True))
+    imap_port: int = field(default=993, metadata=check.whole(1, 65535, "a port number"))
+    imap_security: str = field(default="tls", metadata=check.choice(("tls", "starttls", "none")))
+    imap_user: str = field(default="", metadata=check.text(0, 256, "a user name"))
+    password_env: str = field(default="FEEDS_IMAP_PASSWORD", metadata=check.env_name())
+    folder: str = field(default="INBOX", metadata=check.text(1, 200, "a folder name"))
+
+    @property
+    def configured(self) -> bool:
+        """Whether `feeds run`/`watch` read the mailbox."""
+        return bool(self.imap_host)
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a command needs to know, resolved to absolute paths."""
 
@@ -176,6 +210,8 @@ class Config:
     state: StateConfig = field(default_factory=StateConfig)
     publish: PublishConfig = field(default_factory=PublishConfig)
     out_url: str = ""  # paths.out as written when it is s3://bucket/prefix/ (else "")
+    web: WebConfig = field(default_factory=WebConfig)
+    bounces: BouncesConfig = field(default_factory=BouncesConfig)
     source: Path | None = None
     seeds_label: str = "seeds"  # paths.seeds as written, for `SEEDS/NAME: reason` lines
     # Out of repr: repr(config) is part of a build's signature, and a normal build's
@@ -211,6 +247,8 @@ _SECTIONS: dict[str, type[Any]] = {
     "lock": LockConfig,
     "state": StateConfig,
     "publish": PublishConfig,
+    "web": WebConfig,
+    "bounces": BouncesConfig,
 }
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _HEADER_SAFE = {("site", "title"), ("site", "author"), ("digest", "from"), ("digest", "subject")}
@@ -273,18 +311,27 @@ def _build(raw: dict[str, Any], base: Path, source: Path | None) -> Config:
         state=_absolute(base, paths.state),
         templates=_absolute(base, paths.templates) if paths.templates else None,
     )
+    web: WebConfig = sections.get("web", WebConfig())
+    if web.base_url and not web.base_url.endswith("/"):
+        web = dataclasses.replace(web, base_url=web.base_url + "/")
+    digest: DigestConfig = sections.get("digest", DigestConfig())
+    if web.base_url and not digest.unsubscribe_url:
+        # The endpoint answers RFC 8058 one-click posts: every digest links to it.
+        digest = dataclasses.replace(digest, unsubscribe_url=web.base_url + "unsubscribe/{token}")
     config = Config(
         site=site,
         paths=paths,
         seeds=sections.get("seeds", SeedsConfig()),
         feed=sections.get("feed", FeedConfig()),
-        digest=sections.get("digest", DigestConfig()),
+        digest=digest,
         smtp=sections.get("smtp", SmtpConfig()),
         watch=sections.get("watch", WatchConfig()),
         lock=sections.get("lock", LockConfig()),
         state=sections.get("state", StateConfig()),
         publish=sections.get("publish", PublishConfig()),
         out_url=out_url,
+        web=web,
+        bounces=_bounces(where, sections.get("bounces", BouncesConfig())),
         source=source,
         seeds_label=str(raw.get("paths", {}).get("seeds", "seeds")).rstrip("/") or "seeds",
     )
@@ -305,6 +352,10 @@ def _bucket_url(where: str, value: object) -> str:
             " (a bucket name, then folder names each ending in /)"
         )
     return value
+def _bounces(where: str, bounces: BouncesConfig) -> BouncesConfig:
+    if bounces.imap_host and not bounces.imap_user:
+        raise ConfigError(f"{where}: bounces.imap_user must be set when bounces.imap_host is")
+    return bounces
 
 
 def _absolute(base: Path, value: Path) -> Path:

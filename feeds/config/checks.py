@@ -25,7 +25,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NOT_IN_URL = re.compile(r"[\s\"<>\\^`{|}]")  # RFC 3986 never allows these in a URL
 ENCODED_WORD = re.compile(r"=\?[^?]*\?[bBqQ]\?[^?]*\?=")  # RFC 2047: a mail client decodes it
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
-_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\[?[0-9A-Fa-f:.]{2,45}\]?")
+HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\[?[0-9A-Fa-f:.]{2,45}\]?")
 _DNS_LABELS = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9-]{1,63})*")
 _HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
@@ -127,7 +127,7 @@ def env_name(empty: bool = False) -> Mapping[str, Rule]:
 
 def host() -> Mapping[str, Rule]:
     """A host name or an IP address."""
-    return pattern(_HOST, "a host name or IP address")
+    return pattern(HOST, "a host name or IP address")
 
 
 def dns_labels() -> Mapping[str, Rule]:

@@ -25,7 +25,7 @@ from feeds.mail.slots import Slot
 from feeds.mail.transfer import encoded_size
 from feeds.model import Entry
 from feeds.site.links import absolute
-from feeds.site.templating import babel_locale, template_dirs
+from feeds.site.templating import babel_locale, labels, template_dirs
 
 # Gmail clips a message past ~102 KB; stay clear of it with room for the headers and the
 # per-subscriber unsubscribe link. Counted on the bytes the HTML and text parts take on
@@ -293,5 +293,7 @@ def digest_env(config: Config) -> jinja2.Environment:
 
     env.filters["when"] = when
     env.globals["t"] = digest_labels(config)
+    env.globals["ft"] = labels(config)  # the sign-up form on the web version (signup.html)
+    env.globals["web"] = config.web
     env.globals["lang"] = config.site.language
     return env

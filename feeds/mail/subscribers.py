@@ -15,6 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 from feeds.errors import FeedsError
 from feeds.mail.headers import header_text, split_mailbox
 from feeds.store import mailing as db
+from feeds.store import signups
 from feeds.store.backend import Conn
 from feeds.store.manifest import transaction
 
@@ -79,6 +80,13 @@ def _add(
         if not revive:
             return "kept_removed"
         db.reactivate_subscriber(conn, known.id, name, new_token(), now)
+        return "reactivated"
+    if signups.status_of(conn, known.id) != "active":
+        # Pending (a web sign-up not confirmed) or disabled by bounces: the owner's own add
+        # makes it active; an import leaves it as it is.
+        if not revive:
+            return "kept_removed"
+        signups.activate(conn, known.id)
         return "reactivated"
     if name and name != known.name:
         db.update_name(conn, known.id, name)

@@ -13,12 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from feeds.config import Config
+from feeds.errors import MailError
+from feeds.mail.bounces import read_bounces
+from feeds.mail.confirm import send_confirmations
 from feeds.mail.delivery import deliver
 from feeds.mail.digest_run import DigestTick, digest_tick
 from feeds.publish.build import BuildResult, build
 from feeds.store.backend import Conn
 from feeds.store.lock import LockBusy
 from feeds.store.schema import locked_state, open_state
+
+log = logging.getLogger(__name__)
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +46,31 @@ def tick(
 ) -> TickResult:
     """Build, then (with digest) create and deliver a due digest; the caller holds the lock."""
     result = build(config, now, conn)
-    return TickResult(result, digest_tick(config, now, conn) if digest else None)
+    done = TickResult(result, digest_tick(config, now, conn) if digest else None)
+    if digest:
+        readers_step(config, now, conn)
+    return done
+
+
+def readers_step(config: Config, now: datetime, conn: Conn) -> None:
+    """Confirmation mails left queued (feeds web down) and, with [bounces], the bounce mailbox.
+    Trouble here is a warning: it never fails the build or the digest."""
+    if config.web.base_url:
+        report = send_confirmations(config, conn, now)
+        if report.error:
+            log.warning("confirmation mails: %s", report.error)
+    if config.bounces.configured:
+        try:
+            counts = read_bounces(config, conn, now)
+        except MailError as exc:
+            log.warning("bounces: %s", exc)
+            return
+        log.info(
+            "bounces: %d messages, %d disabled, %d unsubscribed",
+            counts.messages,
+            counts.disabled,
+            counts.unsubscribed,
+        )
 
 
 def locked_tick(config: Config, now: datetime, *, wait: float, digest: bool = True) -> TickResult:

@@ -85,6 +85,8 @@ def make_env(config: Config) -> jinja2.Environment:
     env.tests["paged_tag"] = lambda name: bool(group_slug(name))  # '!!!' has no page
     words = labels(config)
     env.globals["t"] = words
+    env.globals["ft"] = words  # the sign-up form's words (signup.html, shared with the digest)
+    env.globals["web"] = config.web
     env.globals["description"] = site_description(config)
     env.filters["articles"] = lambda n: plural(config, words, "articles", n)
     env.globals["xsl_months"] = xsl_months(locale)

@@ -83,7 +83,7 @@ def reactivate_subscriber(
 ) -> None:
     """Subscribe a removed address again, with a fresh token."""
     conn.execute(
-        "UPDATE subscribers SET removed_at = NULL, added_at = ?, token = ?,"
+        "UPDATE subscribers SET removed_at = NULL, status = 'active', added_at = ?, token = ?,"
         " name = CASE WHEN ? = '' THEN name ELSE ? END WHERE id = ?",
         (utc_text(now), token, name, name, subscriber_id),
     )
@@ -97,7 +97,8 @@ def update_name(conn: Conn, subscriber_id: int, name: str) -> None:
 def remove_subscriber(conn: Conn, subscriber_id: int, now: datetime) -> None:
     """Mark a subscriber removed; mail not yet sent to it is cancelled."""
     conn.execute(
-        "UPDATE subscribers SET removed_at = ? WHERE id = ? AND removed_at IS NULL",
+        "UPDATE subscribers SET removed_at = ?, status = 'unsubscribed'"
+        " WHERE id = ? AND removed_at IS NULL",
         (utc_text(now), subscriber_id),
     )
     conn.execute(
@@ -110,7 +111,7 @@ def remove_subscriber(conn: Conn, subscriber_id: int, now: datetime) -> None:
 def list_subscribers(conn: Conn) -> list[Subscriber]:
     """Active subscribers in the order they were added."""
     rows = conn.execute(
-        f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers WHERE removed_at IS NULL ORDER BY id"
+        f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers WHERE status = 'active' ORDER BY id"
     ).fetchall()
     return [Subscriber(*row) for row in rows]
 
@@ -259,7 +260,7 @@ def queue_digest(conn: Conn, week: str, now: datetime) -> int:
     """Create a pending delivery for every active subscriber; the audience is fixed now."""
     cursor = conn.execute(
         "INSERT INTO deliveries (week, subscriber_id, state, updated_at)"
-        " SELECT ?, id, 'pending', ? FROM subscribers WHERE removed_at IS NULL"
+        " SELECT ?, id, 'pending', ? FROM subscribers WHERE status = 'active'"
         " ON CONFLICT DO NOTHING",
         (week, utc_text(now)),
     )

@@ -81,6 +81,65 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (week, subscriber_id)
     );
     """,
+    # 2: the readers' side (issue 17): status and proof of consent on subscribers, hashed
+    # confirmation tokens, rate-limit windows, queued confirmation mails, bounces and the
+    # mail already handled. Existing subscribers stay active (removed ones: unsubscribed).
+    """
+    ALTER TABLE subscribers ADD COLUMN status TEXT NOT NULL DEFAULT 'active'
+        CHECK (status IN ('pending', 'active', 'unsubscribed', 'disabled'));
+    ALTER TABLE subscribers ADD COLUMN source TEXT NOT NULL DEFAULT 'cli';
+    ALTER TABLE subscribers ADD COLUMN signup_at TEXT;
+    ALTER TABLE subscribers ADD COLUMN signup_client TEXT;
+    ALTER TABLE subscribers ADD COLUMN confirmed_at TEXT;
+    ALTER TABLE subscribers ADD COLUMN confirm_client TEXT;
+    ALTER TABLE subscribers ADD COLUMN confirm_mail_at TEXT;
+    ALTER TABLE subscribers ADD COLUMN disabled_at TEXT;
+    ALTER TABLE subscribers ADD COLUMN disabled_reason TEXT NOT NULL DEFAULT '';
+    UPDATE subscribers SET status = CASE WHEN removed_at IS NULL THEN 'active'
+        ELSE 'unsubscribed' END;
+    CREATE INDEX subscribers_status ON subscribers (status);
+    CREATE INDEX subscribers_token_selector ON subscribers (substr(token, 1, 8));
+    CREATE TABLE confirm_tokens (
+        digest TEXT PRIMARY KEY,
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX confirm_tokens_subscriber ON confirm_tokens (subscriber_id);
+    CREATE TABLE rate_limits (
+        bucket TEXT NOT NULL,
+        window TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (bucket, window)
+    ) WITHOUT ROWID;
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('confirm')),
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+        secret TEXT,
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'sending', 'sent', 'temp_fail', 'perm_fail', 'cancelled')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT '',
+        next_attempt TEXT,
+        first_attempt TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox (state, next_attempt);
+    CREATE TABLE soft_bounces (
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+        week TEXT NOT NULL,
+        status TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (subscriber_id, week)
+    ) WITHOUT ROWID;
+    CREATE TABLE processed_mail (
+        key TEXT PRIMARY KEY,
+        handled_at TEXT NOT NULL,
+        outcome TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
 )
 
 
