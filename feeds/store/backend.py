@@ -51,6 +51,8 @@ _DDL = (
     (re.compile(r"\s+COLLATE NOCASE\b"), ""),
     # SQLite compares text byte by byte; a managed server's default collation would not
     (re.compile(r"\bTEXT\b"), 'TEXT COLLATE "C"'),
+    # a storage hint of SQLite's (the table is its primary key); PostgreSQL has no rowid
+    (re.compile(r"\)\s*WITHOUT ROWID\b"), ")"),
 )
 
 

@@ -108,9 +108,9 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX confirm_tokens_subscriber ON confirm_tokens (subscriber_id);
     CREATE TABLE rate_limits (
         bucket TEXT NOT NULL,
-        window TEXT NOT NULL,
+        hour TEXT NOT NULL,
         count INTEGER NOT NULL,
-        PRIMARY KEY (bucket, window)
+        PRIMARY KEY (bucket, hour)
     ) WITHOUT ROWID;
     CREATE TABLE outbox (
         id INTEGER PRIMARY KEY,

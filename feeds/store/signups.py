@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from feeds.store.backend import Conn
+from feeds.store.backend import Conn, is_pg
 from feeds.store.mailing import DeliveryState, utc_text
 
 Status = Literal["pending", "active", "unsubscribed", "disabled"]
@@ -61,8 +61,16 @@ _PERSON = "id, email, name, token, status"
 
 def find_person(conn: Conn, email: str) -> Person | None:
     """The subscriber with this address (case-insensitive), any status."""
-    row = conn.execute(f"SELECT {_PERSON} FROM subscribers WHERE email = ?", (email,)).fetchone()
+    row = conn.execute(
+        f"SELECT {_PERSON} FROM subscribers WHERE {_email_match(conn)}", (email,)
+    ).fetchone()
     return None if row is None else Person(*row)
+
+
+def _email_match(conn: Conn) -> str:
+    """Case-insensitive address match: SQLite's column is COLLATE NOCASE; PostgreSQL has a
+    unique index on lower(email) (feeds.store.mailing.find_subscriber does the same)."""
+    return "lower(email) = lower(?)" if is_pg(conn) else "email = ?"
 
 
 def find_by_unsubscribe_token(conn: Conn, token: str) -> Person | None:
@@ -83,12 +91,12 @@ def hit_rate(conn: Conn, bucket: str, now: datetime, limit: int) -> bool:
     """Count one event in this hour's window; False when the bucket is over its limit."""
     window = now.astimezone(UTC).strftime("%Y-%m-%dT%H")
     conn.execute(
-        "DELETE FROM rate_limits WHERE window < ?",
+        "DELETE FROM rate_limits WHERE hour < ?",
         ((now - timedelta(hours=2)).astimezone(UTC).strftime("%Y-%m-%dT%H"),),
     )
     row = conn.execute(
-        "INSERT INTO rate_limits (bucket, window, count) VALUES (?, ?, 1)"
-        " ON CONFLICT (bucket, window) DO UPDATE SET count = count + 1 RETURNING count",
+        "INSERT INTO rate_limits (bucket, hour, count) VALUES (?, ?, 1)"
+        " ON CONFLICT (bucket, hour) DO UPDATE SET count = rate_limits.count + 1 RETURNING count",
         (bucket, window),
     ).fetchone()
     return int(row[0]) <= limit
@@ -103,12 +111,13 @@ def sign_up(conn: Conn, email: str, name: str, client: str, now: datetime) -> Si
     stamp = utc_text(now)
     known = find_person(conn, email)
     if known is None:
-        cursor = conn.execute(
+        (new_id,) = conn.execute(
             "INSERT INTO subscribers (email, name, token, added_at, status, source, signup_at,"
-            " signup_client, confirm_mail_at) VALUES (?, ?, ?, ?, 'pending', 'web', ?, ?, ?)",
+            " signup_client, confirm_mail_at) VALUES (?, ?, ?, ?, 'pending', 'web', ?, ?, ?)"
+            " RETURNING id",  # both backends (SQLite >= 3.35); PostgreSQL has no lastrowid
             (email, name, new_token(), stamp, stamp, client, stamp),
-        )
-        _queue_confirmation(conn, int(cursor.lastrowid or 0), now)
+        ).fetchone()
+        _queue_confirmation(conn, int(new_id), now)
         return "new"
     if known.status == "active":
         return "active"
@@ -243,7 +252,8 @@ def soft_bounce(
 ) -> bool:
     """Count a soft bounce once per digest; True when this one disabled the address."""
     conn.execute(
-        "INSERT OR IGNORE INTO soft_bounces (subscriber_id, week, status, at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO soft_bounces (subscriber_id, week, status, at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (subscriber_id, week, status, utc_text(now)),
     )
     (weeks,) = conn.execute(
@@ -351,7 +361,7 @@ def export(conn: Conn, email: str) -> dict[str, Any] | None:
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
-    found = rows("SELECT * FROM subscribers WHERE email = ?", email)
+    found = rows(f"SELECT * FROM subscribers WHERE {_email_match(conn)}", email)
     if not found:
         return None
     person = found[0]
