@@ -278,3 +278,37 @@ def test_imap_move_to_folder(imap_port: int, conn: sqlite3.Connection) -> None:
     assert (counts.messages, counts.disabled, counts.ignored) == (2, 1, 1)
     assert folder_flags(imap_port) == []
     assert len(folder_flags(imap_port, "Processed")) == 2
+
+
+# -- the command ---------------------------------------------------------------------------------
+
+
+def test_the_bounces_command_reads_a_maildir_once_and_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import Site
+
+    toml = (
+        '[site]\ntitle = "News"\nbase_url = "https://example.org/"\n'
+        '[paths]\nseeds = "seeds"\nout = "public"\nstate = "state"\n'
+        f'[digest]\nfrom = "{LIST}"\n'
+    )
+    site = Site(tmp_path / "site", toml)
+    db = connect(site.state)
+    with transaction(db):
+        for sid, address in PEOPLE.items():
+            db.execute(
+                "INSERT INTO subscribers (id, email, token, added_at, status) VALUES (?, ?, ?, ?,"
+                " 'active')",
+                (sid, address, f"tok-{address.split('@')[0]}-0123456789abcdef", utc_text(NOW)),
+            )
+    box = make_maildir(tmp_path / "Maildir", all_names())
+    now = NOW.isoformat()
+    assert site.main("bounces", "--maildir", str(box), "--now", now, "-v") == 0
+    assert "13 messages: 5 disabled" in capsys.readouterr().err
+    expect_after_one_pass(db)
+    assert site.main("bounces", "--maildir", str(box), "--now", now) == 0  # nothing new
+    expect_after_one_pass(db)
+    assert site.main("bounces", "--now", now) == 2  # no IMAP configured, no folder given
+    assert "bounces.imap_host is not set" in capsys.readouterr().err
+    db.close()
