@@ -23,9 +23,9 @@ import httpx
 import pytest
 
 from feeds.store import signups
-from feeds.store.schema import connect
+from feeds.store.schema import open_state
 from tests.cdp import Chromium
-from tests.conftest import SITE_TOML, Site
+from tests.conftest import BACKENDS, SITE_TOML, Site
 from tests.smtp_server import Received, SmtpTestServer
 from tests.support_web import free_port
 
@@ -45,7 +45,7 @@ class Web:
     smtp: SmtpTestServer
 
     def status(self, email: str) -> str:
-        conn = connect(self.site.state)
+        conn = open_state(self.site.config())
         try:
             found = signups.find_person(conn, email)
             return found.status if found else "none"
@@ -53,7 +53,7 @@ class Web:
             conn.close()
 
     def token(self, email: str) -> str:
-        conn = connect(self.site.state)
+        conn = open_state(self.site.config())
         try:
             found = signups.find_person(conn, email)
             assert found is not None
@@ -127,11 +127,18 @@ def _process(site: Site, port: int, *args: str) -> Iterator[None]:
         proc.wait(30)
 
 
-@pytest.fixture
-def web(tmp_path: Path, server: SmtpTestServer) -> Iterator[Web]:
+@pytest.fixture(params=BACKENDS)
+def web(request: pytest.FixtureRequest, tmp_path: Path, server: SmtpTestServer) -> Iterator[Web]:
+    """feeds web and feeds serve as real processes, the state in SQLite or PostgreSQL (web
+    instances keep nothing of their own: several may share one PostgreSQL)."""
     static_port, web_port = free_port(), free_port()
     site = Site(tmp_path)
-    site.config_path.write_text(_toml(static_port, web_port, server.port), encoding="utf-8")
+    state = ""
+    if request.param == "postgresql":
+        state = f'[state]\nurl = "{request.getfixturevalue("pg_schema_url")}"\n'
+    site.config_path.write_text(
+        _toml(static_port, web_port, server.port, state), encoding="utf-8"
+    )
     three_days_ago = datetime.now(ZoneInfo("Europe/Kyiv")) - timedelta(days=3)
     site.seed("a.txt", f"date {three_days_ago:%Y-%m-%d} 12:00\ntitle Метро\n\nТекст.\n")
     assert site.main("build") == 0

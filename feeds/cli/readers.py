@@ -12,7 +12,7 @@ from pathlib import Path
 from feeds.cli.context import EXIT_OK, EXIT_USAGE, Context
 from feeds.cli.guards import require_site
 from feeds.store.backend import Conn
-from feeds.store.schema import connect
+from feeds.store.schema import open_state
 
 log = logging.getLogger("feeds")
 
@@ -37,7 +37,7 @@ def cmd_bounces(args: argparse.Namespace, ctx: Context) -> int:
     mbox = Path(args.mbox) if args.mbox else None
     if maildir is None and mbox is None and not ctx.config.bounces.configured:
         raise ConfigError("bounces.imap_host is not set: give --maildir DIR or --mbox FILE")
-    conn = connect(ctx.config.paths.state)
+    conn = open_state(ctx.config)
     try:
         counts = read_bounces(ctx.config, conn, ctx.now, maildir=maildir, mbox=mbox)
     finally:

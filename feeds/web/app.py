@@ -38,7 +38,7 @@ from feeds.site.templating import labels
 from feeds.store import signups as db
 from feeds.store.backend import Conn
 from feeds.store.manifest import transaction
-from feeds.store.schema import connect
+from feeds.store.schema import open_state
 from feeds.web.pages import CSP, button_form, page, para, signup_form
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class Endpoint:
         """This thread's connection (sqlite3 connections stay in the thread that made them)."""
         found: Conn | None = getattr(self.local, "conn", None)
         if found is None:
-            found = connect(self.config.paths.state)
+            found = open_state(self.config)
             self.local.conn = found
         return found
 
@@ -199,7 +199,7 @@ class Endpoint:
 
     def send_loop(self) -> None:
         """Drain the outbox on each sign-up and every SEND_EVERY seconds until stopped."""
-        conn = connect(self.config.paths.state)
+        conn = open_state(self.config)
         try:
             while not self.stop.is_set():
                 report = send_confirmations(self.config, conn, self.clock())
@@ -266,7 +266,7 @@ def create_app(config: Config, clock: Clock, *, send: bool = True) -> ASGIApp:
     if not config.web.base_url:
         raise ConfigError("web.base_url must be set for feeds web (where the proxy sends readers)")
     end = Endpoint(config, clock, web_secret(config))
-    connect(config.paths.state).close()  # migrate (or refuse a lost state) before serving
+    open_state(config).close()  # migrate (or refuse a lost state) before serving
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
