@@ -74,29 +74,17 @@ def locked(
     state_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(state_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        deadline = time.monotonic() + wait
-        waiting = False
-        while True:
+
+        def take() -> bool:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
             except OSError as exc:
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
                     raise
-                if wait <= 0:
-                    holder = read_holder(state_dir)
-                    raise LockBusy("another feeds process is running", holder) from None
-                if not waiting and on_wait is not None:
-                    on_wait(read_holder(state_dir))
-                waiting = True
-                if time.monotonic() >= deadline:
-                    holder = read_holder(state_dir)
-                    who = f" ({holder.describe()})" if holder else ""
-                    raise LockTimeout(
-                        f"another feeds process has held {state_dir / LOCK_NAME}"
-                        f" for more than {wait:.0f} s{who}"
-                    ) from None
-                time.sleep(0.05)
+                return False
+            return True
+
+        _wait_for(take, lambda: read_holder(state_dir), wait, on_wait, str(state_dir / LOCK_NAME))
         _record_holder(fd)
         yield
     finally:
@@ -132,23 +120,14 @@ def pg_locked(
     """locked() for state in PostgreSQL: a session advisory lock on conn, polled like the
     flock. The server drops it with the session, so a killed host never leaves it stale, and
     the build commits on this same session: none commits after losing it."""
-    deadline = time.monotonic() + wait
-    waiting = False
-    take = "SELECT pg_try_advisory_lock(?, ?)"
-    while not conn.execute(take, (BUILD_LOCK_NS, _PG_BUILD_KEY)).fetchone()[0]:
-        if wait <= 0:
-            raise LockBusy("another feeds process is running", pg_read_holder(conn))
-        if not waiting and on_wait is not None:
-            on_wait(pg_read_holder(conn))
-        waiting = True
-        if time.monotonic() >= deadline:
-            holder = pg_read_holder(conn)
-            who = f" ({holder.describe()})" if holder else ""
-            raise LockTimeout(
-                f"another feeds process has held the state lock in PostgreSQL"
-                f" for more than {wait:.0f} s{who}"
-            )
-        time.sleep(0.05)
+    def take() -> bool:
+        return bool(
+            conn.execute(
+                "SELECT pg_try_advisory_lock(?, ?)", (BUILD_LOCK_NS, _PG_BUILD_KEY)
+            ).fetchone()[0]
+        )
+
+    _wait_for(take, lambda: pg_read_holder(conn), wait, on_wait, "the state lock in PostgreSQL")
     name = f"feeds {os.getpid()} {time.time():.3f}"
     conn.execute("SELECT set_config('application_name', ?, false)", (name,))
     try:
@@ -156,3 +135,29 @@ def pg_locked(
     finally:
         if not conn.closed:
             conn.execute("SELECT pg_advisory_unlock(?, ?)", (BUILD_LOCK_NS, _PG_BUILD_KEY))
+
+
+def _wait_for(
+    take: Callable[[], bool],
+    holder: Callable[[], LockHolder | None],
+    wait: float,
+    on_wait: Callable[[LockHolder | None], None] | None,
+    what: str,
+) -> None:
+    """Poll take() until it holds the lock: LockBusy at once when wait is 0, on_wait(holder)
+    once when waiting starts, LockTimeout naming the lock and its holder after wait seconds."""
+    deadline = time.monotonic() + wait
+    waiting = False
+    while not take():
+        if wait <= 0:
+            raise LockBusy("another feeds process is running", holder())
+        if not waiting and on_wait is not None:
+            on_wait(holder())
+        waiting = True
+        if time.monotonic() >= deadline:
+            found = holder()
+            who = f" ({found.describe()})" if found else ""
+            raise LockTimeout(
+                f"another feeds process has held {what} for more than {wait:.0f} s{who}"
+            )
+        time.sleep(0.05)
