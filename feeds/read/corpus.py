@@ -261,6 +261,9 @@ def _read_rows(
     if not workers:
         yield from (task(position) for position in range(len(seeds)))
         return
+    if any(layouts.is_markdown(seed.rel) for seed in seeds):
+        # Loaded once here, before the fork, rather than once in each worker.
+        import feeds.read.md_reader  # noqa: F401
     with closing(fork_map(task, len(seeds), workers, chunk=250)) as chunks:
         for chunk in chunks:
             yield from chunk

@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import posixpath
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote, unquote, urljoin, urlsplit
@@ -124,6 +125,8 @@ URL_SCHEMES = frozenset({"http", "https", "mailto"})
 # Only the ids comrak (as cmark-gfm) writes for footnotes (fn-LABEL, fnref-LABEL,
 # fnref-LABEL-2): any other id could clobber the page's own names.
 _FOOTNOTE_ID = re.compile(r"fn(?:ref)?-[^\s]+")
+_ALIGN_STYLE = re.compile(r"text-align:\s*(left|right|center)")
+_LANGUAGE_CLASS = re.compile(r"language-[\w+#.-]+")
 _HEADING = re.compile(r"h([1-6])")
 _HEADING_TAG = re.compile(r"<(/?)(h[1-6])>")
 _LEADING_H1 = re.compile(r"\s*<h1>(.*?)</h1>\s*", re.S)
@@ -205,41 +208,63 @@ def sanitise(fragment: str, site_url: str, article_id: str, images: list[str] | 
     Relative links become absolute against site_url; a relative image becomes its copy
     under media/<article_id>/ and its path (as written) is added to images.
     """
-    found = images if images is not None else []
+    call = _CALL
+    call.site_url, call.article_id = site_url, article_id
+    call.images = images if images is not None else []
+    try:
+        return _CLEANER.clean(fragment)
+    finally:
+        call.images = []  # not kept alive by the next caller's state
 
-    def keep(tag: str, attribute: str, value: str) -> str | None:
-        if attribute == "id":
-            return value if _FOOTNOTE_ID.fullmatch(value) else None
-        if attribute == "style":  # table cell alignment is the only style kept
-            return value if re.fullmatch(r"text-align:\s*(left|right|center)", value) else None
-        if attribute == "align":
-            return value if value in ("left", "right", "center") else None
-        if attribute == "href":
-            return _absolute(value, site_url)
-        if attribute == "class":
-            return _classes(tag, value)
-        if attribute == "src" and tag == "img":
-            local = media_source(value)
-            if local is None:
-                return _absolute(value, site_url)
-            found.append(local)
-            return site_url + media_path(article_id, local)
-        return value
 
-    return nh3.clean(
-        fragment,
-        tags=set(ALLOWED_TAGS),
-        clean_content_tags=set(DROPPED_WITH_CONTENT),
-        attributes={
-            tag: ALLOWED_ATTRIBUTES.get(tag, set())
-            | ({"class"} if tag in ALLOWED_CLASSES else set())
-            for tag in ALLOWED_ATTRIBUTES.keys() | ALLOWED_CLASSES.keys()
-        },
-        attribute_filter=keep,
-        link_rel=None,
-        url_schemes=set(URL_SCHEMES),
-        strip_comments=True,
-    )
+class _Call(threading.local):
+    """The arguments of the sanitise call running on this thread, for _keep: one Cleaner
+    serves every call (building one per call took a fifth of a cold build's sanitising),
+    so its attribute filter cannot close over them (the preview server renders on threads)."""
+
+    def __init__(self) -> None:  # run once on each thread that uses it
+        self.site_url = ""
+        self.article_id = ""
+        self.images: list[str] = []
+
+
+_CALL = _Call()
+
+
+def _keep(tag: str, attribute: str, value: str) -> str | None:
+    """The attribute filter: the value to keep (maybe rewritten), or None to drop it."""
+    if attribute == "href":  # most attributes are links: tested first
+        return _absolute(value, _CALL.site_url)
+    if attribute == "align":
+        return value if value in ("left", "right", "center") else None
+    if attribute == "id":
+        return value if _FOOTNOTE_ID.fullmatch(value) else None
+    if attribute == "style":  # table cell alignment is the only style kept
+        return value if _ALIGN_STYLE.fullmatch(value) else None
+    if attribute == "class":
+        return _classes(tag, value)
+    if attribute == "src" and tag == "img":
+        call = _CALL
+        local = media_source(value)
+        if local is None:
+            return _absolute(value, call.site_url)
+        call.images.append(local)
+        return call.site_url + media_path(call.article_id, local)
+    return value
+
+
+_CLEANER = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    clean_content_tags=set(DROPPED_WITH_CONTENT),
+    attributes={
+        tag: ALLOWED_ATTRIBUTES.get(tag, set()) | ({"class"} if tag in ALLOWED_CLASSES else set())
+        for tag in ALLOWED_ATTRIBUTES.keys() | ALLOWED_CLASSES.keys()
+    },
+    attribute_filter=_keep,
+    link_rel=None,
+    url_schemes=set(URL_SCHEMES),
+    strip_comments=True,
+)
 
 
 def _classes(tag: str, value: str) -> str | None:
@@ -248,7 +273,7 @@ def _classes(tag: str, value: str) -> str | None:
     kept = [
         name
         for name in value.split()
-        if name in allowed or (tag == "code" and re.fullmatch(r"language-[\w+#.-]+", name))
+        if name in allowed or (tag == "code" and _LANGUAGE_CLASS.fullmatch(name))
     ]
     return " ".join(kept) or None
 
