@@ -21,8 +21,8 @@ from feeds.read.reader import (
     capped,
     derive_title,
     image_value,
-    shorten,
     tag_list,
+    title_and_summary,
     visible,
 )
 
@@ -54,12 +54,9 @@ def parse_markdown(
     if not title:
         raise SeedError(source, "no title and no text")
     warnings: list[str] = []
-    title = capped(title, limits.title, "title", "seeds.max_title", warnings)
-    summary = visible(values.get("summary", ""))
-    if summary:
-        summary = capped(summary, limits.summary, "summary", "seeds.max_summary", warnings)
-    else:  # derived from the first paragraph: cut quietly, as for .txt
-        summary = shorten(visible(body.summary), limits.summary)
+    title, summary = title_and_summary(
+        title, values.get("summary", ""), body.summary, limits, warnings
+    )
     image = image_value(values.get("image", ""), warnings) or (
         body.images[0] if body.images else ""
     )

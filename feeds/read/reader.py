@@ -123,13 +123,9 @@ def parse(
         title = visible(derive_title(lead_text))
         if not title:
             raise SeedError(source, "no title: the lead has no words to make one; add a title line")
-    title = capped(title, limits.title, "title", "seeds.max_title", warnings)
-    summary = visible(header.get("summary", ""))
-    if summary:
-        summary = capped(summary, limits.summary, "summary", "seeds.max_summary", warnings)
-    else:
-        # A derived summary is cut quietly: a long first paragraph is no mistake.
-        summary = shorten(visible(_first_paragraph(blocks)), limits.summary)
+    title, summary = title_and_summary(
+        title, header.get("summary", ""), _first_paragraph(blocks), limits, warnings
+    )
     return Article(
         id=stem,
         source=source,
@@ -162,6 +158,19 @@ def capped(text: str, limit: int, what: str, key: str, warnings: list[str]) -> s
     setting = f" ({key})" if key else ""
     warnings.append(f"{what} is {len(text)} characters, cut to {limit}{setting}")
     return shorten(text, limit)
+
+
+def title_and_summary(
+    title: str, summary: str, derived: str, limits: Limits, warnings: list[str]
+) -> tuple[str, str]:
+    """The title cut to seeds.max_title, and the summary: the `summary` header cut to
+    seeds.max_summary (each cut a warning), else the derived one (the first paragraph), cut
+    quietly: a long first paragraph is no mistake. For `.txt` and `.md` seeds alike."""
+    title = capped(title, limits.title, "title", "seeds.max_title", warnings)
+    given = visible(summary)
+    if given:
+        return title, capped(given, limits.summary, "summary", "seeds.max_summary", warnings)
+    return title, shorten(visible(derived), limits.summary)
 
 
 def visible(text: str) -> str:
